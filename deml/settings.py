@@ -1,0 +1,184 @@
+"""DeML's settings: configs/*.yaml, then DEML_* environment variables, checked when loaded.
+
+Each setting is defined once, here. `load_settings()` is the one way to read them; a wrong
+value fails at load with a SettingsError that names the setting and says what is expected.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, SecretStr, ValidationError
+from pydantic import field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+from deml.exceptions import SettingsError
+
+ENV_PREFIX = "DEML_"
+CONFIG_DIR_ENV = "DEML_CONFIG_DIR"
+CONFIG_FILES = ("deml.yaml", "networks.yaml")
+
+
+class Network(BaseModel):
+    """One entry of configs/networks.yaml."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rpc_url: str | None = None
+    chain_id: PositiveInt
+    dev: bool = Field(False, description="a local chain that DeML starts itself (anvil)")
+    mnemonic: SecretStr | None = Field(None, description="dev networks only: the test mnemonic")
+
+    @field_validator("rpc_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        return _check_http_url(value)
+
+    @model_validator(mode="after")
+    def _mnemonic_only_on_dev(self) -> Network:
+        if self.mnemonic is not None and not self.dev:
+            raise ValueError("a mnemonic may only be set on a dev network (dev: true)")
+        return self
+
+
+class Settings(BaseSettings):
+    """Every DeML setting. Read them with `load_settings()`."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
+
+    network: str = Field("local", description="which entry of networks.yaml to use")
+    rpc_url: str | None = Field(None, description="overrides the network's RPC URL")
+    chain_id: PositiveInt | None = Field(None, description="overrides the network's chain id")
+    state_dir: Path = Field(Path(".deml"), description="local state: node, stores, databases")
+    private_key: SecretStr | None = Field(None, description="hex private key of the signer")
+    keystore: Path | None = Field(None, description="encrypted JSON keystore of the signer")
+    keystore_password: SecretStr | None = Field(None, description="password of the keystore")
+    ipfs_backend: Literal["local", "kubo"] = Field("local", description="content storage")
+    ipfs_api_url: str = Field("http://127.0.0.1:5001", description="kubo RPC API address")
+    mlflow_tracking_uri: str | None = Field(None, description="default: sqlite in state_dir")
+    prefect_home: Path | None = Field(None, description="default: <state_dir>/prefect")
+    networks: dict[str, Network] = Field(default_factory=dict)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Explicit arguments (CLI flags) win over the environment, which wins over the YAML.
+        files = [path for path in config_files() if path.is_file()]
+        return init_settings, env_settings, YamlConfigSettingsSource(settings_cls, files)
+
+    @field_validator("rpc_url", "ipfs_api_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        return _check_http_url(value)
+
+    @field_validator("private_key")
+    @classmethod
+    def _hex_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        key = value.get_secret_value().removeprefix("0x")
+        if len(key) != 64 or any(c not in "0123456789abcdefABCDEF" for c in key):
+            raise ValueError("expected 64 hex digits (an optional 0x prefix allowed)")
+        return value
+
+    @model_validator(mode="after")
+    def _check_network(self) -> Settings:
+        if self.network not in self.networks:
+            known = ", ".join(sorted(self.networks)) or "none (is networks.yaml missing?)"
+            raise ValueError(f"network {self.network!r} is not in networks.yaml; known: {known}")
+        if self.keystore is not None and self.keystore_password is None:
+            raise ValueError("keystore is set but keystore_password is not (DEML_KEYSTORE_PASSWORD)")
+        if self.active_network.rpc_url is None:
+            raise ValueError(
+                f"network {self.network!r} has no RPC URL; set DEML_RPC_URL to your endpoint"
+            )
+        return self
+
+    @cached_property
+    def active_network(self) -> Network:
+        """The selected network, with rpc_url and chain_id overrides applied."""
+        base = self.networks[self.network]
+        update: dict[str, Any] = {}
+        if self.rpc_url is not None:
+            update["rpc_url"] = self.rpc_url
+        if self.chain_id is not None:
+            update["chain_id"] = self.chain_id
+        return base.model_copy(update=update)
+
+    @property
+    def resolved_mlflow_uri(self) -> str:
+        """The MLflow tracking URI, defaulting to a sqlite database in the state dir."""
+        if self.mlflow_tracking_uri:
+            return self.mlflow_tracking_uri
+        return f"sqlite:///{(self.state_dir / 'mlflow.db').resolve()}"
+
+    @property
+    def resolved_prefect_home(self) -> Path:
+        """Prefect's home folder, defaulting to a folder in the state dir."""
+        return (self.prefect_home or self.state_dir / "prefect").resolve()
+
+
+def config_dir() -> Path:
+    """The folder holding deml.yaml and networks.yaml.
+
+    DEML_CONFIG_DIR when set; else ./configs when the current folder has one; else the
+    configs/ folder of the DeML checkout this package was installed from.
+    """
+    if explicit := os.environ.get(CONFIG_DIR_ENV):
+        return Path(explicit)
+    local = Path("configs")
+    if (local / "networks.yaml").is_file():
+        return local
+    return Path(__file__).resolve().parents[1] / "configs"
+
+
+def config_files() -> list[Path]:
+    """The YAML files settings are read from, lowest priority first."""
+    return [config_dir() / name for name in CONFIG_FILES]
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read and check the settings; `overrides` (e.g. CLI flags) win over everything else."""
+    explicit = {key: value for key, value in overrides.items() if value is not None}
+    try:
+        return Settings(**explicit)
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc)) from None
+
+
+def _describe(exc: ValidationError) -> str:
+    """One line per problem, naming the setting, its environment variable and the fix."""
+    lines = []
+    for error in exc.errors():
+        loc = ".".join(str(part) for part in error["loc"])
+        message = error["msg"].removeprefix("Value error, ")
+        if loc:
+            env = ENV_PREFIX + str(error["loc"][0]).upper()
+            got = error.get("input")
+            shown = "" if isinstance(got, dict) or got is None else f" (got {got!r})"
+            lines.append(f"setting {loc!r} [{env}]: {message}{shown}")
+        else:
+            lines.append(f"settings: {message}")
+    return "invalid settings in " + str(config_dir()) + " or the environment:\n  " + "\n  ".join(
+        lines
+    )
+
+
+def _check_http_url(value: str | None) -> str | None:
+    if value is not None and not value.startswith(("http://", "https://")):
+        raise ValueError("expected an http:// or https:// URL")
+    return value
