@@ -15,14 +15,14 @@ Account.enable_unaudited_hdwallet_features()
 
 
 def from_mnemonic(mnemonic: str, count: int = DEV_ACCOUNT_COUNT) -> list[LocalAccount]:
-    """The first `count` accounts of a mnemonic on the standard Ethereum path, as anvil derives them."""
+    """The first `count` accounts of a mnemonic on the path anvil uses (m/44'/60'/0'/0/i)."""
     return [
         Account.from_mnemonic(mnemonic, account_path=f"m/44'/60'/0'/0/{i}") for i in range(count)
     ]
 
 
 def from_settings(settings: Settings) -> list[LocalAccount]:
-    """The configured signers: an explicit key or keystore first, then the dev mnemonic's accounts."""
+    """The configured signers: a key or keystore first, then the dev mnemonic's accounts."""
     accounts: list[LocalAccount] = []
     if settings.private_key is not None:
         accounts.append(Account.from_key(settings.private_key.get_secret_value()))

@@ -86,11 +86,21 @@ class Chain:
         signers = account.from_mnemonic(mnemonic, count)
         # eth-tester derives its own accounts on another path; fund exactly anvil's instead.
         genesis = {
-            bytes.fromhex(s.address[2:]): {"balance": DEV_BALANCE_WEI, "nonce": 0, "code": b"", "storage": {}}
+            bytes.fromhex(s.address[2:]): {
+                "balance": DEV_BALANCE_WEI,
+                "nonce": 0,
+                "code": b"",
+                "storage": {},
+            }
             for s in signers
         }
         tester = EthereumTester(PyEVMBackend(genesis_state=genesis))
-        return cls(w3=Web3(EthereumTesterProvider(tester)), accounts=signers, backend="eth-tester", dev=True)
+        return cls(
+            w3=Web3(EthereumTesterProvider(tester)),
+            accounts=signers,
+            backend="eth-tester",
+            dev=True,
+        )
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -123,7 +133,9 @@ class Chain:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def deploy(self, name: str, *args: Any, sender: LocalAccount | None = None, value: int = 0) -> Contract:
+    def deploy(
+        self, name: str, *args: Any, sender: LocalAccount | None = None, value: int = 0
+    ) -> Contract:
         """Deploy the artifact `name` with constructor `args`; return the deployed contract."""
         art = artifact.load(name)
         factory = self.w3.eth.contract(abi=art.abi, bytecode=art.bytecode)
@@ -131,7 +143,7 @@ class Chain:
         return self.contract(name, receipt["contractAddress"])
 
     def estimate_gas(self, fn: Any, sender: LocalAccount | None = None, value: int = 0) -> int:
-        """The gas `fn` needs; a revert raises the decoded ContractRevert before anything is sent."""
+        """The gas `fn` needs; a revert raises the decoded ContractRevert, sending nothing."""
         params: TxParams = {"from": (sender or self.accounts[0]).address, "value": value}
         try:
             return int(fn.estimate_gas(params))
@@ -250,18 +262,22 @@ class Chain:
 
     def _failure(self, tx: TxParams, receipt: TxReceipt) -> TransactionError:
         """Why a mined transaction failed: replay it as a call at its block to get the revert."""
+        tx_hash = HexBytes(receipt["transactionHash"]).hex()
+        out_of_gas = TransactionError(
+            f"transaction {tx_hash} failed after using {receipt['gasUsed']} of {tx.get('gas')}"
+            " gas; it ran out of gas"
+        )
         replay = {k: tx[k] for k in ("from", "to", "value", "data", "gas") if k in tx}
         block = receipt["blockNumber"]
         try:
-            self.w3.eth.call(replay, block_identifier=block - 1 if block else block)
-        except (ContractLogicError, TransactionFailed) as exc:
+            self.w3.eth.call(replay, block_identifier=max(block - 1, 0))
+        except (ContractLogicError, TransactionFailed, Web3RPCError) as exc:
+            if "outofgas" in str(exc).lower().replace(" ", ""):
+                return out_of_gas
             revert = _as_revert(exc)
-            revert.args = (f"{revert.args[0]} (transaction {HexBytes(receipt['transactionHash']).hex()})",)
+            revert.args = (f"{revert.args[0]} (transaction {tx_hash})",)
             return revert
-        return TransactionError(
-            f"transaction {HexBytes(receipt['transactionHash']).hex()} failed after using"
-            f" {receipt['gasUsed']} of {tx.get('gas')} gas; it probably ran out of gas"
-        )
+        return out_of_gas
 
 
 def _as_revert(exc: Exception) -> ContractRevert:

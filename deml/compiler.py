@@ -1,4 +1,4 @@
-"""Build the Solidity sources in contracts/ into the committed artifacts, and check they are current.
+"""Build contracts/ into the committed artifacts, and check that they are current.
 
 The compiler is solcjs from npm (there is no native solc on these machines), driven through
 standard JSON. Its version and the EVM version are pinned, so a build is reproducible and

@@ -7,6 +7,7 @@ the chain on a dev network start it when none answers, as ape and brownie do.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -69,7 +70,7 @@ class LocalNode:
     def start(
         self, *, port: int, chain_id: int, mnemonic: str, state_file: Path | None = None
     ) -> tuple[NodeInfo, bool]:
-        """Start anvil unless this state dir's node runs already; return it and whether it is new."""
+        """Start anvil unless this state dir's node runs; return it and whether it is new."""
         if running := self.status():
             return running, False
         url = f"http://127.0.0.1:{port}"
@@ -143,9 +144,18 @@ def anvil_binary(root: Path | None = None) -> Path:
     """anvil as the npm package @foundry-rs/anvil ships it for this platform."""
     arch = _ARCH.get(platform.machine().lower(), platform.machine().lower())
     system = platform.system().lower()
-    path = (root or project_root()) / "node_modules" / "@foundry-rs" / f"anvil-{system}-{arch}" / "bin" / "anvil"
+    path = (
+        (root or project_root())
+        / "node_modules"
+        / "@foundry-rs"
+        / f"anvil-{system}-{arch}"
+        / "bin"
+        / "anvil"
+    )
     if not path.is_file():
-        raise ToolchainError(f"anvil is not installed at {path}; run `make setup` (it runs `npm ci`)")
+        raise ToolchainError(
+            f"anvil is not installed at {path}; run `make setup` (it runs `npm ci`)"
+        )
     return path
 
 
@@ -153,7 +163,9 @@ def rpc_chain_id(url: str, timeout_s: float = 1.0) -> int | None:
     """The chain id a node at `url` answers with, or None when nothing answers."""
     try:
         reply = requests.post(
-            url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}, timeout=timeout_s
+            url,
+            json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []},
+            timeout=timeout_s,
         )
         return int(reply.json()["result"], 16)
     except (requests.RequestException, ValueError, KeyError, TypeError):
@@ -168,10 +180,8 @@ def _local_address(url: str) -> tuple[str | None, int]:
 
 def _is_anvil(pid: int) -> bool:
     """Whether `pid` is a live anvil process (not a zombie, not a reused pid)."""
-    try:
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)  # reap it if it is our own child that exited
-    except ChildProcessError:
-        pass
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
@@ -181,10 +191,8 @@ def _is_anvil(pid: int) -> bool:
 
 
 def _signal(pid: int, sig: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.kill(pid, sig)
-    except ProcessLookupError:
-        pass
 
 
 def _tail(path: Path, lines: int = 15) -> str:

@@ -59,9 +59,9 @@ def decode_revert_data(data: bytes) -> ContractRevert:
             return ContractRevert(f"panic 0x{code:02x}: {what}", reason=what, data=data)
         if abi := error_abis().get(selector):
             types = [collapse_if_tuple(i) for i in abi["inputs"]]
-            values = [_readable(v, t) for v, t in zip(decode(types, body), types)]
+            values = [_readable(v, t) for v, t in zip(decode(types, body), types, strict=True)]
             names = [i["name"] or f"arg{n}" for n, i in enumerate(abi["inputs"])]
-            return custom_error_class(abi["name"])(dict(zip(names, values)), data=data)
+            return custom_error_class(abi["name"])(dict(zip(names, values, strict=True)), data=data)
     except DecodingError:
         pass
     if not data:

@@ -11,8 +11,16 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, SecretStr, ValidationError
-from pydantic import field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveInt,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -25,6 +33,8 @@ from deml.exceptions import SettingsError
 ENV_PREFIX = "DEML_"
 CONFIG_DIR_ENV = "DEML_CONFIG_DIR"
 CONFIG_FILES = ("deml.yaml", "networks.yaml")
+# Never echoed back in an error message.
+SECRET_SETTINGS = frozenset({"private_key", "keystore_password", "mnemonic"})
 
 
 class Network(BaseModel):
@@ -99,12 +109,18 @@ class Settings(BaseSettings):
     def _check_network(self) -> Settings:
         if self.network not in self.networks:
             known = ", ".join(sorted(self.networks)) or "none (is networks.yaml missing?)"
-            raise ValueError(f"network {self.network!r} is not in networks.yaml; known: {known}")
+            raise ValueError(
+                f"setting 'network' [DEML_NETWORK]: {self.network!r} is not in networks.yaml;"
+                f" known: {known}"
+            )
         if self.keystore is not None and self.keystore_password is None:
-            raise ValueError("keystore is set but keystore_password is not (DEML_KEYSTORE_PASSWORD)")
+            raise ValueError(
+                "setting 'keystore_password' [DEML_KEYSTORE_PASSWORD]: required with a keystore"
+            )
         if self.active_network.rpc_url is None:
             raise ValueError(
-                f"network {self.network!r} has no RPC URL; set DEML_RPC_URL to your endpoint"
+                f"setting 'rpc_url' [DEML_RPC_URL]: network {self.network!r} has no RPC URL;"
+                " set DEML_RPC_URL to your provider's endpoint"
             )
         return self
 
@@ -161,21 +177,21 @@ def load_settings(**overrides: Any) -> Settings:
 
 
 def _describe(exc: ValidationError) -> str:
-    """One line per problem, naming the setting, its environment variable and the fix."""
-    lines = []
+    """The problems on one line, each naming the setting, its environment variable and the fix."""
+    problems = []
     for error in exc.errors():
-        loc = ".".join(str(part) for part in error["loc"])
         message = error["msg"].removeprefix("Value error, ")
-        if loc:
-            env = ENV_PREFIX + str(error["loc"][0]).upper()
-            got = error.get("input")
-            shown = "" if isinstance(got, dict) or got is None else f" (got {got!r})"
-            lines.append(f"setting {loc!r} [{env}]: {message}{shown}")
-        else:
-            lines.append(f"settings: {message}")
-    return "invalid settings in " + str(config_dir()) + " or the environment:\n  " + "\n  ".join(
-        lines
-    )
+        if not error["loc"]:  # a check across settings: its message names the setting
+            problems.append(message)
+            continue
+        loc = ".".join(str(part) for part in error["loc"])
+        env = ENV_PREFIX + str(error["loc"][0]).upper()
+        got = error.get("input")
+        secret = any(part in SECRET_SETTINGS for part in error["loc"])
+        hidden = secret or isinstance(got, dict) or got is None
+        shown = "" if hidden else f" (got {got!r})"
+        problems.append(f"setting {loc!r} [{env}]: {message}{shown}")
+    return f"invalid settings (read from {config_dir()} and DEML_*): " + "; ".join(problems)
 
 
 def _check_http_url(value: str | None) -> str | None:

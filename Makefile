@@ -1,0 +1,47 @@
+# DeML: the two commands a new user needs are `make demo` and `make test`.
+# `make setup` is idempotent: it reinstalls only when pyproject.toml, requirements.lock,
+# package.json or package-lock.json changed since the last install.
+
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+DEML := $(VENV)/bin/deml
+PY_STAMP := $(VENV)/.deml-installed
+NODE_STAMP := node_modules/.deml-installed
+PYTEST_ARGS ?=
+
+.PHONY: setup demo test lint format clean
+
+setup: $(PY_STAMP) $(NODE_STAMP)
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+# requirements.lock pins every package to versions known to resolve together here.
+$(PY_STAMP): pyproject.toml requirements.lock | $(PY)
+	$(PY) -m pip install --quiet --upgrade "pip>=24"
+	$(PY) -m pip install --quiet -c requirements.lock -e ".[dev]"
+	touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+demo: setup
+	$(DEML) demo
+
+# pytest exits 5 when it collected no tests: reported, not failed.
+test: setup
+	@$(PY) -m pytest $(PYTEST_ARGS); status=$$?; \
+	if [ $$status -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$status
+
+lint: setup
+	$(VENV)/bin/ruff check deml tests
+	$(VENV)/bin/ruff format --check deml tests
+
+format: setup
+	$(VENV)/bin/ruff format deml tests
+	$(VENV)/bin/ruff check --fix deml tests
+
+clean:
+	rm -rf $(VENV) node_modules .deml .pytest_cache .hypothesis
