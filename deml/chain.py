@@ -213,6 +213,8 @@ class Chain:
     def travel_to(self, timestamp: int) -> None:
         """Mine a block at `timestamp` (dev chains only)."""
         self._require_dev("time travel")
+        if timestamp <= (now := self.timestamp()):
+            raise ChainError(f"cannot travel to {timestamp}: the chain is already at {now}")
         if self.backend == "eth-tester":
             # py-evm mines the travelled-to block one second early; ask for one more.
             self._rpc("testing_timeTravel", [timestamp + 1])

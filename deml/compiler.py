@@ -12,6 +12,7 @@ import hashlib
 import json
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -59,19 +60,24 @@ def compile_sources(root: Path) -> dict[str, Any]:
     _check_solc_version(root)
     sources = {path: {"urls": [path]} for path in source_files(root)}
     request = {"language": "Solidity", "sources": sources, "settings": compiler_settings()}
-    proc = subprocess.run(
-        [str(solcjs), "--standard-json", "--base-path", ".", "--include-path", "node_modules"],
-        input=json.dumps(request),
-        capture_output=True,
-        text=True,
-        cwd=root,
-        check=False,
-    )
+    # solcjs exits before a pipe drains, cutting long output short; a file gets all of it.
+    with tempfile.TemporaryFile(mode="w+") as sink:
+        proc = subprocess.run(
+            [str(solcjs), "--standard-json", "--base-path", ".", "--include-path", "node_modules"],
+            input=json.dumps(request),
+            stdout=sink,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=root,
+            check=False,
+        )
+        sink.seek(0)
+        stdout = sink.read()
     # solcjs prints notes such as ">>> Cannot retry compilation with SMT" before the JSON.
-    start = proc.stdout.find("{")
+    start = stdout.find("{")
     if proc.returncode != 0 or start < 0:
-        raise ToolchainError(f"solcjs failed: {proc.stderr.strip() or proc.stdout.strip()}")
-    output = json.loads(proc.stdout[start:])
+        raise ToolchainError(f"solcjs failed: {proc.stderr.strip() or stdout.strip()}")
+    output = json.loads(stdout[start:])
     errors = [e for e in output.get("errors", []) if e.get("severity") == "error"]
     if errors:
         raise ToolchainError(
