@@ -24,8 +24,9 @@ contract CompetitionFactory {
         ICompetition.Params params
     );
 
-    /// @dev A dataset or test-split CID is empty or longer than the cap.
-    error CidInvalid(string cid);
+    /// @dev A dataset or test-split CID is empty or longer than the cap. (Not the CID itself:
+    ///      eth-tester cannot tell an error whose only argument is a string from a plain reason.)
+    error CidInvalid(uint256 length, uint256 maxLength);
 
     constructor() {
         implementation = address(new Competition());
@@ -49,6 +50,6 @@ contract CompetitionFactory {
     }
 
     function _checkCid(string calldata cid) private pure {
-        if (bytes(cid).length == 0 || bytes(cid).length > _MAX_CID_LENGTH) revert CidInvalid(cid);
+        if (bytes(cid).length == 0 || bytes(cid).length > _MAX_CID_LENGTH) revert CidInvalid(bytes(cid).length, _MAX_CID_LENGTH);
     }
 }
