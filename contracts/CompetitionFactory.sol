@@ -44,8 +44,9 @@ contract CompetitionFactory {
     {
         _checkCid(datasetCid);
         _checkCid(testCid);
-        competition = Clones.clone(implementation);
-        Competition(competition).initialize{value: msg.value}(msg.sender, params);
+        // The parameters become immutable arguments in the clone's code (see Competition.Config).
+        competition = Clones.cloneWithImmutableArgs(implementation, abi.encode(msg.sender, msg.value, params));
+        Competition(competition).initialize{value: msg.value}();
         emit CompetitionCreated(competition, msg.sender, datasetCid, testCid, msg.value, params);
     }
 

@@ -115,7 +115,7 @@ interface ICompetition {
     error AlreadyInitialized();
     error DeadlinesOutOfOrder(uint256 now, uint256 submit, uint256 reveal, uint256 voteCommit, uint256 voteReveal);
     error SharesInvalid(uint256 winnerBps);
-    error PrizeTooLarge(uint256 prize);
+    error PrizeMismatch(uint256 required, uint256 sent);
     error QuorumInvalid(uint256 quorum);
     error TestSetSizeInvalid(uint256 testSetSize);
     error ModelCapInvalid(uint256 maxModelBytes);

@@ -44,6 +44,7 @@ class Chain:
     backend: Backend
     dev: bool = False
     _contracts: dict[tuple[str, str], Contract] = field(default_factory=dict, repr=False)
+    _chain_id: int | None = field(default=None, repr=False)
 
     @classmethod
     def connect(
@@ -106,7 +107,10 @@ class Chain:
 
     @property
     def chain_id(self) -> int:
-        return self.w3.eth.chain_id
+        # A node never changes its chain id; asking once saves a round trip per transaction.
+        if self._chain_id is None:
+            self._chain_id = int(self.w3.eth.chain_id)
+        return self._chain_id
 
     def timestamp(self) -> int:
         """The timestamp of the latest block."""

@@ -155,7 +155,9 @@ def new_salt() -> bytes:
 def model_commitment(model: bytes, salt: bytes, sender: str, competition: str) -> bytes:
     """keccak256(abi.encode(keccak256(model), salt, sender, competition))."""
     return keccak(
-        encode(["bytes32", "bytes32", "address", "address"], [keccak(model), salt, sender, competition])
+        encode(
+            ["bytes32", "bytes32", "address", "address"], [keccak(model), salt, sender, competition]
+        )
     )
 
 
@@ -171,7 +173,7 @@ def vote_commitment(
     )
 
 
-def test_key_hash(key: bytes) -> bytes:
+def hash_test_key(key: bytes) -> bytes:
     """keccak256 of the 32-byte test-split key, as fixed at creation."""
     if len(key) != 32:
         raise ValueError(f"a test key is 32 bytes, got {len(key)}")
@@ -192,7 +194,9 @@ _HINTS = {
     "CommitTooLate": lambda a: f"submissions closed at {_when(a['deadline'], a['now'])}",
     "RevealTooEarly": lambda a: f"the reveal window opens at {_when(a['opensAt'], a['now'])}",
     "RevealTooLate": lambda a: f"the reveal window closed at {_when(a['deadline'], a['now'])}",
-    "RegistrationTooLate": lambda a: f"miner registration closed at {_when(a['deadline'], a['now'])}",
+    "RegistrationTooLate": lambda a: (
+        f"miner registration closed at {_when(a['deadline'], a['now'])}"
+    ),
     "VoteCommitTooEarly": lambda a: f"vote commits open at {_when(a['opensAt'], a['now'])}",
     "VoteCommitTooLate": lambda a: f"vote commits closed at {_when(a['deadline'], a['now'])}",
     "VoteRevealTooEarly": lambda a: f"vote reveals open at {_when(a['opensAt'], a['now'])}",
@@ -283,6 +287,7 @@ class Competition:
     def __init__(self, chain: Chain, address: str) -> None:
         self.chain = chain
         self.contract: Contract = chain.contract("Competition", address)
+        self._params: Params | None = None
 
     @property
     def address(self) -> str:
@@ -297,7 +302,10 @@ class Competition:
         return str(self._call("host"))
 
     def params(self) -> Params:
-        return _params(self._call("params"))
+        """The creation parameters (fixed for life, so read once)."""
+        if self._params is None:
+            self._params = _params(self._call("params"))
+        return self._params
 
     def summary(self) -> Summary:
         raw = self._call("summary")
@@ -323,7 +331,9 @@ class Competition:
         commits, reveals, claimed, miner_status, agreeing, commitment = self._call(
             "participant", to_checksum_address(account)
         )
-        return Participant(commits, reveals, claimed, MinerStatus(miner_status), agreeing, bytes(commitment))
+        return Participant(
+            commits, reveals, claimed, MinerStatus(miner_status), agreeing, bytes(commitment)
+        )
 
     def claimable(self, account: str) -> int:
         return int(self._call("claimable", to_checksum_address(account)))
@@ -347,16 +357,24 @@ class Competition:
         (event,) = self.contract.events.SubmissionCommitted().process_receipt(receipt)
         return int(event["args"]["id"])
 
-    def commit_model(self, model: bytes, *, sender: LocalAccount, salt: bytes | None = None) -> tuple[int, bytes]:
+    def commit_model(
+        self, model: bytes, *, sender: LocalAccount, salt: bytes | None = None
+    ) -> tuple[int, bytes]:
         """Commit to `model` under a fresh salt; return the id and the salt (keep it to reveal)."""
         cap = self.params().max_model_bytes
         if len(model) > cap:
-            raise BindingError(f"the model is {len(model):,} bytes; the cap is {cap:,}: nothing was sent")
+            raise BindingError(
+                f"the model is {len(model):,} bytes; the cap is {cap:,}: nothing was sent"
+            )
         salt = salt or new_salt()
-        submission_id = self.commit(model_commitment(model, salt, sender.address, self.address), sender=sender)
+        submission_id = self.commit(
+            model_commitment(model, salt, sender.address, self.address), sender=sender
+        )
         return submission_id, salt
 
-    def reveal(self, submission_id: int, model: bytes, salt: bytes, *, sender: LocalAccount) -> TxReceipt:
+    def reveal(
+        self, submission_id: int, model: bytes, salt: bytes, *, sender: LocalAccount
+    ) -> TxReceipt:
         return self._send("reveal", submission_id, model, salt, sender=sender)
 
     def reveal_test_key(self, key: bytes, *, sender: LocalAccount) -> TxReceipt:
@@ -381,7 +399,13 @@ class Competition:
         return self._send("settle", list(ids), sender=sender)
 
     def settle_miner(
-        self, miner: str, ids: Sequence[int], scores: Sequence[int], salt: bytes, *, sender: LocalAccount
+        self,
+        miner: str,
+        ids: Sequence[int],
+        scores: Sequence[int],
+        salt: bytes,
+        *,
+        sender: LocalAccount,
     ) -> TxReceipt:
         return self._send("settleMiner", miner, list(ids), list(scores), salt, sender=sender)
 
@@ -415,7 +439,9 @@ class Competition:
         args = self._calldata_args(logs[0]["transactionHash"], "reveal")
         model = bytes(args["model"])
         if keccak(model) != bytes(logs[0]["args"]["modelHash"]):
-            raise BindingError(f"the calldata of submission {submission_id}'s reveal does not match its hash")
+            raise BindingError(
+                f"the calldata of submission {submission_id}'s reveal does not match its hash"
+            )
         return model
 
     def revealed_votes(self, miner: str, from_block: int = 0) -> tuple[list[int], list[int], bytes]:

@@ -44,6 +44,7 @@ def compiler_settings() -> dict[str, Any]:
     """The solc settings every build uses."""
     return {
         "optimizer": {"enabled": True, "runs": OPTIMIZER_RUNS},
+        "viaIR": True,
         "evmVersion": EVM_VERSION,
         "metadata": {"bytecodeHash": "none"},
         "outputSelection": {

@@ -56,3 +56,14 @@ def chain(request: pytest.FixtureRequest) -> Iterator[Chain]:
     snapshot = connected.snapshot()
     yield connected
     connected.revert(snapshot)
+
+
+@pytest.fixture
+def anvil_chain(anvil_node: NodeInfo) -> Iterator[Chain]:
+    """The session's anvil node alone, rolled back after the test."""
+    connected = Chain.connect(
+        anvil_node.url, account.from_mnemonic(DEV_MNEMONIC), expected_chain_id=31337, dev=True
+    )
+    snapshot = connected.snapshot()
+    yield connected
+    connected.revert(snapshot)

@@ -14,8 +14,8 @@ from deml.competition import (
     Competition,
     CompetitionFactory,
     Params,
+    hash_test_key,
     new_salt,
-    test_key_hash,
 )
 
 ETHER = 10**18
@@ -148,13 +148,15 @@ def default_params(chain: Chain, key: bytes, **overrides: int | bytes) -> Params
         max_submissions=3,
         quorum=2,
         winner_bps=9_000,
-        test_key_hash=test_key_hash(key),
+        test_key_hash=hash_test_key(key),
     )
     return replace(params, **overrides)
 
 
 @pytest.fixture
-def create_game(chain: Chain, factory: CompetitionFactory, host: LocalAccount) -> Callable[..., Game]:
+def create_game(
+    chain: Chain, factory: CompetitionFactory, host: LocalAccount
+) -> Callable[..., Game]:
     """Create a funded competition; keyword arguments override its parameters."""
 
     def create(prize: int = PRIZE, **overrides: int | bytes) -> Game:

@@ -35,7 +35,9 @@ def test_resubmitting_a_revealed_model_after_the_deadline_fails(
         game.competition.commit_model(stolen, sender=copier)
 
 
-def test_replayed_commitment_fails_at_reveal(create_game: Callable[..., Game], competitors: list[LocalAccount]) -> None:
+def test_replayed_commitment_fails_at_reveal(
+    create_game: Callable[..., Game], competitors: list[LocalAccount]
+) -> None:
     game = create_game()
     comp = game.competition
     honest, copier = competitors[:2]
@@ -50,7 +52,9 @@ def test_replayed_commitment_fails_at_reveal(create_game: Callable[..., Game], c
     assert caught.value.arguments == {"id": copy_id, "caller": copier.address}
 
 
-def test_front_running_a_reveal_fails(create_game: Callable[..., Game], competitors: list[LocalAccount]) -> None:
+def test_front_running_a_reveal_fails(
+    create_game: Callable[..., Game], competitors: list[LocalAccount]
+) -> None:
     """A copier who sees the reveal in the mempool and sends it first under its own address."""
     game = create_game()
     honest, copier = competitors[:2]
@@ -95,12 +99,26 @@ def deploy_actor(chain: Chain, owner: LocalAccount, funds: int) -> Contract:
     return actor
 
 
-def act(chain: Chain, actor: Contract, owner: LocalAccount, comp: Contract, call: str, *args: object, value: int = 0) -> None:
+def act(
+    chain: Chain,
+    actor: Contract,
+    owner: LocalAccount,
+    comp: Contract,
+    call: str,
+    *args: object,
+    value: int = 0,
+) -> None:
     data = comp.encode_abi(call, args=list(args))
     chain.transact(actor.functions.exec(comp.address, data), sender=owner, value=value)
 
 
-def win_with_actor(game: Game, actor: Contract, owner: LocalAccount, miners: list[LocalAccount], anyone: LocalAccount) -> int:
+def win_with_actor(
+    game: Game,
+    actor: Contract,
+    owner: LocalAccount,
+    miners: list[LocalAccount],
+    anyone: LocalAccount,
+) -> int:
     """The actor contract submits the only model, miners validate it; return its winnings."""
     comp = game.competition
     model, salt = b"actor model", new_salt()
@@ -115,7 +133,11 @@ def win_with_actor(game: Game, actor: Contract, owner: LocalAccount, miners: lis
 
 
 def test_reentering_claim_gets_nothing_extra(
-    create_game: Callable[..., Game], chain: Chain, competitors: list[LocalAccount], miners: list[LocalAccount], anyone: LocalAccount
+    create_game: Callable[..., Game],
+    chain: Chain,
+    competitors: list[LocalAccount],
+    miners: list[LocalAccount],
+    anyone: LocalAccount,
 ) -> None:
     game = create_game()
     owner = competitors[0]
@@ -150,7 +172,9 @@ def test_a_recipient_that_refuses_payment_blocks_nobody(
     with pytest.raises((ContractRevert, TransactionError)):
         act(chain, actor, owner, game.competition.contract, "claim")
     for m in miners[:2]:  # everyone else is paid
-        assert game.competition.claim(sender=m) == STAKE + game.competition.summary().reward_per_vote
+        assert (
+            game.competition.claim(sender=m) == STAKE + game.competition.summary().reward_per_vote
+        )
     # ...and the refuser can still route its winnings to an address that accepts them.
     before = chain.balance(owner.address)
     act(chain, actor, owner, game.competition.contract, "claimTo", owner.address)
@@ -161,7 +185,11 @@ def test_a_recipient_that_refuses_payment_blocks_nobody(
 
 
 def test_forced_ether_does_not_break_the_accounting(
-    create_game: Callable[..., Game], chain: Chain, competitors: list[LocalAccount], miners: list[LocalAccount], anyone: LocalAccount
+    create_game: Callable[..., Game],
+    chain: Chain,
+    competitors: list[LocalAccount],
+    miners: list[LocalAccount],
+    anyone: LocalAccount,
 ) -> None:
     game = create_game()
     comp = game.competition

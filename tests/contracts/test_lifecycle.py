@@ -308,7 +308,10 @@ def test_single_miner_validates_with_quorum_one(
     game.settle_all(anyone)
     pool = PRIZE + FEE
     paid = game.claim_all([host, *competitors, *miners])
-    assert paid == {c1.address: pool * 9_000 // 10_000, miners[0].address: STAKE + pool - pool * 9_000 // 10_000}
+    assert paid == {
+        c1.address: pool * 9_000 // 10_000,
+        miners[0].address: STAKE + pool - pool * 9_000 // 10_000,
+    }
     assert_drained(game)
 
 
@@ -343,10 +346,18 @@ def test_no_submissions_returns_the_prize(
     assert_drained(game)
 
 
-def test_phases_never_go_backwards(create_game: Callable[..., Game], chain: Chain, anyone: LocalAccount) -> None:
+def test_phases_never_go_backwards(
+    create_game: Callable[..., Game], chain: Chain, anyone: LocalAccount
+) -> None:
     game = create_game()
     seen = [game.competition.phase()]
-    for move in (game.to_reveal, game.reveal_key, game.to_vote_commit, game.to_vote_reveal, game.to_settle):
+    for move in (
+        game.to_reveal,
+        game.reveal_key,
+        game.to_vote_commit,
+        game.to_vote_reveal,
+        game.to_settle,
+    ):
         move()
         seen.append(game.competition.phase())
     game.settle_all(anyone)
