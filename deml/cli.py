@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from deml import __version__, compiler
+from deml.cli_data import data_app, ipfs_app
 from deml.exceptions import ChainError, DemlError, SettingsError
 from deml.localnode import LocalNode, connect, rpc_chain_id
 from deml.settings import Settings, config_dir, load_settings
@@ -27,6 +28,8 @@ chain_app = typer.Typer(help="Run the local development chain (anvil).", no_args
 contracts_app = typer.Typer(help="Build and check the contract artifacts.", no_args_is_help=True)
 app.add_typer(chain_app, name="chain")
 app.add_typer(contracts_app, name="contracts")
+app.add_typer(data_app, name="data")
+app.add_typer(ipfs_app, name="ipfs")
 
 # soft_wrap: an error stays one line however narrow the terminal.
 out = Console(soft_wrap=True)

@@ -1,0 +1,95 @@
+"""`deml data prepare` (dvc repro) in a throwaway copy of the project: same params, same files
+and CIDs; another param, a new DVC version and new CIDs; the key never in git or DVC."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import typer
+import yaml
+from typer.testing import CliRunner
+
+from deml.cli_data import data_app
+
+ROOT = Path(__file__).resolve().parents[2]
+PIPELINE_FILES = ["dvc.yaml", "params.yaml", "data/.gitignore"]
+
+app = typer.Typer()
+app.add_typer(data_app, name="data")
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A new git + DVC repo holding the pipeline and the deml sources its stages depend on."""
+    repo = tmp_path / "project"
+    for name in PIPELINE_FILES:
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / name, repo / name)
+    shutil.copytree(ROOT / "deml", repo / "deml", ignore=shutil.ignore_patterns("__pycache__"))
+    for key in [k for k in os.environ if k.startswith("DEML_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("DEML_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("DEML_CONFIG_DIR", str(ROOT / "configs"))
+    monkeypatch.setenv("DVC_NO_ANALYTICS", "1")
+    monkeypatch.chdir(repo)
+    subprocess.run(["git", "init", "-q"], check=True)
+    subprocess.run([sys.executable, "-m", "dvc", "init", "-q"], check=True)
+    return repo
+
+
+def prepare(*flags: str) -> dict[str, bytes]:
+    """Run `deml data prepare`; return every package file and dvc.lock by name."""
+    result = CliRunner().invoke(app, ["data", "prepare", *flags], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    files = {p.name: p.read_bytes() for p in Path("data/package").iterdir()}
+    return {**files, "dvc.lock": Path("dvc.lock").read_bytes()}
+
+
+def cids(files: dict[str, bytes]) -> dict[str, str]:
+    manifest = json.loads(files["manifest.json"])
+    return {role: entry["cid"] for role, entry in manifest["files"].items()}
+
+
+def dvc_version(files: dict[str, bytes]) -> str:
+    lock = yaml.safe_load(files["dvc.lock"])
+    (out,) = lock["stages"]["prepare"]["outs"]
+    return out["md5"].removesuffix(".dir")
+
+
+def test_same_params_same_files_new_params_new_version(project: Path, tmp_path: Path) -> None:
+    first = prepare()
+    manifest = json.loads(first["manifest.json"])
+    assert manifest["version"] == dvc_version(first)  # the manifest names the DVC version
+
+    # --force runs every stage again from scratch: the bytes, hence the CIDs, do not move.
+    again = prepare("--force")
+    assert again == first
+
+    params = yaml.safe_load(Path("params.yaml").read_text())
+    params["dataset"]["seed"] += 1
+    Path("params.yaml").write_text(yaml.safe_dump(params))
+    changed = prepare()
+    assert dvc_version(changed) != dvc_version(first)
+    assert json.loads(changed["manifest.json"])["version"] == dvc_version(changed)
+    assert set(cids(changed).values()).isdisjoint(cids(first).values())
+
+    # Two versions, two keys, both only in the state dir: not in git's view, not in DVC's.
+    keys = sorted((tmp_path / "state" / "keys").glob("*.key"))
+    assert [k.name for k in keys] == sorted(
+        f"digits-{dvc_version(files)}.key" for files in (first, changed)
+    )
+    secrets = [bytes.fromhex(k.read_text().strip()) for k in keys]
+    for path in [p for p in project.rglob("*") if p.is_file() and ".git" not in p.parts]:
+        data = path.read_bytes()
+        for key in secrets:
+            assert key not in data and key.hex().encode() not in data, path
+    ignored = subprocess.run(
+        ["git", "check-ignore", "data/prepared", "data/package"], capture_output=True, text=True
+    )
+    assert ignored.stdout.split() == ["data/prepared", "data/package"]
