@@ -7,12 +7,14 @@ VENV := .venv
 PY := $(VENV)/bin/python
 DEML := $(VENV)/bin/deml
 PY_STAMP := $(VENV)/.deml-installed
+# Slither lives in a venv of its own: it pins a web3 older than the project's.
+SLITHER := .slither/bin/slither
 NODE_STAMP := node_modules/.deml-installed
 PYTEST_ARGS ?=
 
 .PHONY: setup demo test lint format clean
 
-setup: $(PY_STAMP) $(NODE_STAMP)
+setup: $(PY_STAMP) $(NODE_STAMP) $(SLITHER)
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +24,10 @@ $(PY_STAMP): pyproject.toml requirements.lock | $(PY)
 	$(PY) -m pip install --quiet --upgrade "pip>=24"
 	$(PY) -m pip install --quiet -c requirements.lock -e ".[dev]"
 	touch $@
+
+$(SLITHER):
+	$(PYTHON) -m venv .slither
+	.slither/bin/pip install --quiet slither-analyzer==0.11.6 crytic-compile==0.4.2
 
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -44,4 +50,4 @@ format: setup
 	$(VENV)/bin/ruff check --fix deml tests
 
 clean:
-	rm -rf $(VENV) node_modules .deml .pytest_cache .hypothesis
+	rm -rf $(VENV) .slither node_modules .deml .pytest_cache .hypothesis

@@ -116,14 +116,14 @@ contract Competition is ICompetition, ReentrancyGuardTransient {
         if (msg.sender == cfg.host) revert HostCannotCompete(msg.sender);
         if (msg.value != cfg.entryFee) revert EntryFeeMismatch(cfg.entryFee, msg.value);
         if (commitment == bytes32(0)) revert CommitmentInvalid();
-        Participant storage participant = _participants[msg.sender];
-        if (participant.commits >= cfg.maxSubmissions) {
+        Participant storage entry = _participants[msg.sender];
+        if (entry.commits >= cfg.maxSubmissions) {
             revert SubmissionLimitReached(msg.sender, cfg.maxSubmissions);
         }
         // Overflow not possible: commits <= maxSubmissions < 2**16, and one id per commit cannot
         // reach 2**32 within the block gas limit's reach of any realistic submit window.
         unchecked {
-            participant.commits += 1;
+            entry.commits += 1;
             id = ++_counters.submissions;
         }
         _submissions[id].hash = commitment;
@@ -187,10 +187,10 @@ contract Competition is ICompetition, ReentrancyGuardTransient {
         }
         if (block.timestamp >= cfg.revealDeadline && !c.keyRevealed) revert TestKeyWithheld();
         if (msg.value != cfg.minerStake) revert StakeMismatch(cfg.minerStake, msg.value);
-        Participant storage participant = _participants[msg.sender];
-        if (participant.minerStatus != MinerStatus.None) revert MinerAlreadyRegistered(msg.sender);
+        Participant storage entry = _participants[msg.sender];
+        if (entry.minerStatus != MinerStatus.None) revert MinerAlreadyRegistered(msg.sender);
         if (c.miners == type(uint16).max) revert MinerLimitReached(type(uint16).max);
-        participant.minerStatus = MinerStatus.Registered;
+        entry.minerStatus = MinerStatus.Registered;
         // Overflow not possible: checked against the maximum just above.
         unchecked {
             c.miners += 1;
@@ -208,16 +208,16 @@ contract Competition is ICompetition, ReentrancyGuardTransient {
         }
         Counters storage c = _counters;
         if (!c.keyRevealed) revert TestKeyWithheld();
-        Participant storage participant = _participants[msg.sender];
-        if (participant.minerStatus == MinerStatus.None) revert MinerNotRegistered(msg.sender);
-        if (participant.minerStatus == MinerStatus.Registered) {
-            participant.minerStatus = MinerStatus.Committed;
+        Participant storage entry = _participants[msg.sender];
+        if (entry.minerStatus == MinerStatus.None) revert MinerNotRegistered(msg.sender);
+        if (entry.minerStatus == MinerStatus.Registered) {
+            entry.minerStatus = MinerStatus.Committed;
             // Overflow not possible: at most one per registered miner, and miners < 2**16.
             unchecked {
                 c.minersCommitted += 1;
             }
         }
-        participant.voteCommitment = commitment;
+        entry.voteCommitment = commitment;
         emit VotesCommitted(msg.sender, commitment);
     }
 
@@ -231,13 +231,13 @@ contract Competition is ICompetition, ReentrancyGuardTransient {
         if (block.timestamp >= cfg.voteRevealDeadline) {
             revert VoteRevealTooLate(cfg.voteRevealDeadline, block.timestamp);
         }
-        Participant storage participant = _participants[msg.sender];
-        if (participant.minerStatus != MinerStatus.Committed) {
-            if (participant.minerStatus == MinerStatus.Revealed) revert VotesAlreadyRevealed(msg.sender);
+        Participant storage entry = _participants[msg.sender];
+        if (entry.minerStatus != MinerStatus.Committed) {
+            if (entry.minerStatus == MinerStatus.Revealed) revert VotesAlreadyRevealed(msg.sender);
             revert VotesNotCommitted(msg.sender);
         }
         if (ids.length != scores.length) revert VoteLengthMismatch(ids.length, scores.length);
-        if (_voteCommitment(ids, scores, salt, msg.sender) != participant.voteCommitment) {
+        if (_voteCommitment(ids, scores, salt, msg.sender) != entry.voteCommitment) {
             revert VoteCommitmentMismatch(msg.sender);
         }
         uint32 testSetSize = cfg.testSetSize;
@@ -253,7 +253,7 @@ contract Competition is ICompetition, ReentrancyGuardTransient {
             if (scores[i] > testSetSize) revert ScoreOutOfRange(id, scores[i], testSetSize);
             _tally(s, id, scores[i]);
         }
-        participant.minerStatus = MinerStatus.Revealed;
+        entry.minerStatus = MinerStatus.Revealed;
         // Overflow not possible: at most one per registered miner, and miners < 2**16.
         unchecked {
             _counters.minersRevealed += 1;
@@ -306,10 +306,10 @@ contract Competition is ICompetition, ReentrancyGuardTransient {
     function settleMiner(address miner, uint256[] calldata ids, uint32[] calldata scores, bytes32 salt) external {
         Counters memory c = _requireSettlement();
         if (c.settled != c.revealed) revert SubmissionsUnsettled(c.settled, c.revealed);
-        Participant storage participant = _participants[miner];
-        if (participant.minerStatus != MinerStatus.Revealed) revert MinerNotRevealed(miner);
+        Participant storage entry = _participants[miner];
+        if (entry.minerStatus != MinerStatus.Revealed) revert MinerNotRevealed(miner);
         if (ids.length != scores.length) revert VoteLengthMismatch(ids.length, scores.length);
-        if (_voteCommitment(ids, scores, salt, miner) != participant.voteCommitment) {
+        if (_voteCommitment(ids, scores, salt, miner) != entry.voteCommitment) {
             revert VoteCommitmentMismatch(miner);
         }
         uint32 agreeing = 0;
@@ -328,11 +328,11 @@ contract Competition is ICompetition, ReentrancyGuardTransient {
         // fewer than 2**16 miners keep rewardVotes below 2**48.
         unchecked {
             if (slashed) {
-                participant.minerStatus = MinerStatus.Slashed;
+                entry.minerStatus = MinerStatus.Slashed;
                 c.minersSlashed += 1;
             } else {
-                participant.minerStatus = MinerStatus.Settled;
-                participant.agreeingVotes = agreeing;
+                entry.minerStatus = MinerStatus.Settled;
+                entry.agreeingVotes = agreeing;
                 _results.rewardVotes += agreeing;
             }
             c.minersSettled += 1;

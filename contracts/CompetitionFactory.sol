@@ -46,8 +46,9 @@ contract CompetitionFactory {
         _checkCid(testCid);
         // The parameters become immutable arguments in the clone's code (see Competition.Config).
         competition = Clones.cloneWithImmutableArgs(implementation, abi.encode(msg.sender, msg.value, params));
-        Competition(competition).initialize{value: msg.value}();
+        // Announced before the call: a failed initialize reverts the event with everything else.
         emit CompetitionCreated(competition, msg.sender, datasetCid, testCid, msg.value, params);
+        Competition(competition).initialize{value: msg.value}();
     }
 
     function _checkCid(string calldata cid) private pure {

@@ -53,14 +53,17 @@ def compiler_settings() -> dict[str, Any]:
     }
 
 
-def compile_sources(root: Path) -> dict[str, Any]:
+def compile_sources(root: Path, output_selection: dict[str, Any] | None = None) -> dict[str, Any]:
     """Run solcjs on every source and return its standard-JSON output; raise on any error."""
     solcjs = root / "node_modules" / ".bin" / "solcjs"
     if not solcjs.exists() or shutil.which("node") is None:
         raise ToolchainError("solcjs is not installed; run `make setup` (it runs `npm ci`)")
     _check_solc_version(root)
     sources = {path: {"urls": [path]} for path in source_files(root)}
-    request = {"language": "Solidity", "sources": sources, "settings": compiler_settings()}
+    settings = compiler_settings()
+    if output_selection is not None:
+        settings["outputSelection"] = output_selection
+    request = {"language": "Solidity", "sources": sources, "settings": settings}
     # solcjs exits before a pipe drains, cutting long output short; a file gets all of it.
     with tempfile.TemporaryFile(mode="w+") as sink:
         proc = subprocess.run(
@@ -130,7 +133,7 @@ def stale_reasons(root: Path | None = None) -> list[str]:
     for source in sorted(set(source_files(root)) - set(hashes)):
         reasons.append(f"{source} is new")
     for source, digest in sorted(hashes.items()):
-        file = _resolve(root, source)
+        file = resolve_source(root, source)
         if file is None:
             reasons.append(f"{source} was removed")
         elif _sha256(file) != digest:
@@ -141,14 +144,14 @@ def stale_reasons(root: Path | None = None) -> list[str]:
 def _manifest(root: Path, sources: list[str]) -> dict[str, Any]:
     hashes = {}
     for source in sources:
-        file = _resolve(root, source)
+        file = resolve_source(root, source)
         if file is None:
             raise ToolchainError(f"solc read {source}, which cannot be found again")
         hashes[source] = _sha256(file)
     return {"solc": SOLC_VERSION, "settings": compiler_settings(), "sources": hashes}
 
 
-def _resolve(root: Path, source: str) -> Path | None:
+def resolve_source(root: Path, source: str) -> Path | None:
     """Find a source unit as solcjs did: under the base path, then under node_modules."""
     for base in (root, root / "node_modules"):
         if (base / source).is_file():
@@ -156,7 +159,8 @@ def _resolve(root: Path, source: str) -> Path | None:
     return None
 
 
-def _check_solc_version(root: Path) -> None:
+def solc_long_version(root: Path) -> str:
+    """The full version of the solcjs in node_modules, e.g. 0.8.37+commit.f401782d."""
     proc = subprocess.run(
         ["node", "-e", "process.stdout.write(require('solc').version())"],
         capture_output=True,
@@ -164,10 +168,14 @@ def _check_solc_version(root: Path) -> None:
         cwd=root,
         check=False,
     )
-    if not proc.stdout.startswith(SOLC_VERSION + "+"):
+    return (proc.stdout or proc.stderr).removesuffix(".Emscripten.clang")
+
+
+def _check_solc_version(root: Path) -> None:
+    found = solc_long_version(root)
+    if not found.startswith(SOLC_VERSION + "+"):
         raise ToolchainError(
-            f"solc {SOLC_VERSION} is pinned but node_modules has {proc.stdout or proc.stderr!r};"
-            " run `npm ci`"
+            f"solc {SOLC_VERSION} is pinned but node_modules has {found!r}; run `npm ci`"
         )
 
 
