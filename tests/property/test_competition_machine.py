@@ -253,6 +253,7 @@ class CompetitionMachine(RuleBasedStateMachine):
 
 
 @pytest.mark.anvil
+@pytest.mark.timeout(3_600)  # the ci profile runs 2,000 examples; deep runs 20,000
 def test_competition_state_machine(anvil_chain: Chain) -> None:
     chain = anvil_chain
     world = World(
