@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -13,7 +11,6 @@ from rich.console import Console
 from rich.table import Table
 
 from deml import crypto, datapackage, dataset, unixfs
-from deml.exceptions import ToolchainError
 from deml.settings import Settings
 from deml.storage import (
     DEFAULT_MAX_SIZE,
@@ -31,7 +28,7 @@ ipfs_app = typer.Typer(
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
-PACKAGE_DIR = Path("data") / "package"
+PACKAGE_DIR = datapackage.PACKAGE_DIR
 MaxSize = Annotated[int, typer.Option(help="Refuse content larger than this many bytes.", min=0)]
 
 
@@ -54,18 +51,7 @@ def data_prepare(
     force: Annotated[bool, typer.Option(help="Run every stage even if unchanged.")] = False,
 ) -> None:
     """Run the dataset pipeline (`dvc repro`: prepare, then package) from params.yaml."""
-    if not Path("dvc.yaml").is_file():
-        raise ToolchainError("no dvc.yaml here; run `deml data prepare` from the project root")
-    env = dict(os.environ)
-    # The stages call `python`: make it this interpreter, with DeML installed.
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    env.setdefault("DEML_STATE_DIR", str(_settings().state_dir.resolve()))
-    cmd = [sys.executable, "-m", "dvc", "repro", *(["--force"] if force else [])]
-    if subprocess.run(cmd, env=env, check=False).returncode != 0:
-        raise ToolchainError("`dvc repro` failed; its output above names the problem")
-    manifest = datapackage.check_manifest(
-        (PACKAGE_DIR / dataset.MANIFEST_FILE).read_bytes(), str(PACKAGE_DIR)
-    )
+    manifest = datapackage.prepare(Path.cwd(), _settings().state_dir, force=force)
     out.print(f"dataset {manifest['name']} version {manifest['version']} in {PACKAGE_DIR}/")
     for role, entry in manifest["files"].items():
         out.print(f"  {role}: {entry['path']} {entry['size']:,} bytes  {entry['cid']}")

@@ -264,9 +264,21 @@ class CompetitionFactory:
         (event,) = self.contract.events.CompetitionCreated().process_receipt(receipt)
         return Competition(self.chain, event["args"]["competition"])
 
-    def competitions(self, from_block: int = 0) -> list[CreatedCompetition]:
-        """Every competition this factory created, oldest first, from its events."""
-        logs = self.contract.events.CompetitionCreated().get_logs(from_block=from_block)
+    def created(self, competition: str) -> CreatedCompetition:
+        """The creation record of one competition of this factory."""
+        found = self.competitions(competition=competition)
+        if not found:
+            raise BindingError(f"{competition} was not created by the factory at {self.address}")
+        return found[0]
+
+    def competitions(
+        self, from_block: int = 0, competition: str | None = None
+    ) -> list[CreatedCompetition]:
+        """Every competition this factory created (or just `competition`), oldest first."""
+        filters = {} if competition is None else {"competition": to_checksum_address(competition)}
+        logs = self.contract.events.CompetitionCreated().get_logs(
+            from_block=from_block, argument_filters=filters
+        )
         return [
             CreatedCompetition(
                 address=log["args"]["competition"],

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 from multiformats import CID
 
 from deml import crypto, dataset
-from deml.exceptions import DemlError
+from deml.exceptions import DemlError, ToolchainError
 from deml.storage import Storage, write_atomic
 from deml.unixfs import InvalidCid, parse_cid
 
@@ -27,6 +30,24 @@ _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 class ManifestError(DemlError, ValueError):
     """A dataset manifest is malformed, or a file does not match what it declares."""
+
+
+PACKAGE_DIR = Path("data") / "package"
+
+
+def prepare(project: Path, state_dir: Path, *, force: bool = False) -> dict[str, Any]:
+    """Run the DVC pipeline (prepare, then package) in `project`; return the new manifest."""
+    if not (project / "dvc.yaml").is_file():
+        raise ToolchainError(f"no dvc.yaml in {project}; run from the project root")
+    env = dict(os.environ)
+    # The stages call `python`: make it this interpreter, with DeML installed.
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env.setdefault("DEML_STATE_DIR", str(Path(state_dir).resolve()))
+    cmd = [sys.executable, "-m", "dvc", "repro", *(["--force"] if force else [])]
+    if subprocess.run(cmd, env=env, cwd=project, check=False).returncode != 0:
+        raise ToolchainError("`dvc repro` failed; its output above names the problem")
+    package = project / PACKAGE_DIR
+    return check_manifest((package / dataset.MANIFEST_FILE).read_bytes(), str(package))
 
 
 def publish(package_dir: Path, storage: Storage) -> dict[str, CID]:

@@ -7,13 +7,12 @@ chain the factory is deployed on first use, and again if the chain was reset.
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 
 import yaml
 from eth_utils import is_checksum_address, to_checksum_address
 
+from deml import journal
 from deml.chain import Chain
 from deml.competition import CompetitionFactory
 from deml.exceptions import SettingsError
@@ -26,9 +25,8 @@ def factory_address(settings: Settings) -> str | None:
     """The recorded factory address of the active network, or None."""
     if settings.active_network.dev:
         path = _dev_record(settings)
-        if not path.is_file():
-            return None
-        return _checked(json.loads(path.read_text()).get("factory"), str(path))
+        record = journal.load(path)
+        return None if record is None else _checked(record.get("factory"), str(path))
     path = config_dir() / DEPLOYMENTS_FILE
     if not path.is_file():
         return None
@@ -53,11 +51,7 @@ def factory(chain: Chain, settings: Settings) -> CompetitionFactory:
 
 def record(settings: Settings, address: str) -> None:
     """Remember the dev network's factory address (written atomically)."""
-    path = _dev_record(settings)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"factory": to_checksum_address(address)}, indent=2))
-    os.replace(tmp, path)
+    journal.save(_dev_record(settings), {"factory": to_checksum_address(address)})
 
 
 def _dev_record(settings: Settings) -> Path:

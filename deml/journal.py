@@ -1,0 +1,36 @@
+"""Small JSON records in the state dir, written whole or not at all.
+
+The roles keep what they must not lose here (a salt before its commit, scores before their
+vote), so a process killed at any point resumes from the last record on its next run.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from deml.exceptions import DemlError
+from deml.storage import write_atomic
+
+
+class JournalError(DemlError, ValueError):
+    """A record in the state dir is unreadable."""
+
+
+def load(path: Path) -> dict[str, Any] | None:
+    """The record at `path`, or None when there is none yet."""
+    if not path.is_file():
+        return None
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise JournalError(f"{path} is damaged ({exc}); move it away to start over") from None
+    if not isinstance(record, dict):
+        raise JournalError(f"{path} is not a JSON object; move it away to start over")
+    return record
+
+
+def save(path: Path, record: dict[str, Any]) -> None:
+    """Replace the record at `path` atomically."""
+    write_atomic(path, [json.dumps(record, indent=2, sort_keys=True).encode() + b"\n"])

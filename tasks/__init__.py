@@ -1,0 +1,1 @@
+"""Thin Prefect tasks over deml/: one side effect each, retried only when it may help."""
