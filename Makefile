@@ -14,7 +14,9 @@ PYTEST_ARGS ?=
 
 .PHONY: setup demo test lint format clean
 
-setup: $(PY_STAMP) $(NODE_STAMP) $(SLITHER)
+CHROMIUM := /usr/bin/chromium
+
+setup: $(PY_STAMP) $(NODE_STAMP) $(SLITHER) $(CHROMIUM)
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +30,17 @@ $(PY_STAMP): pyproject.toml requirements.lock | $(PY)
 $(SLITHER):
 	$(PYTHON) -m venv .slither
 	.slither/bin/pip install --quiet slither-analyzer==0.11.6 crytic-compile==0.4.2
+
+# The dashboard's browser tests drive Debian's chromium through playwright-core.
+# A file target: skipped when /usr/bin/chromium already exists.
+$(CHROMIUM):
+	@if ! command -v apt-get >/dev/null; then \
+	  echo "no apt-get: install chromium at $@ for the browser tests"; exit 1; \
+	else \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -q && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	fi
 
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error

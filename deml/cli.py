@@ -10,7 +10,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from deml import __version__, compiler
+from deml import __version__, cli_roles, compiler
+from deml.cli_dashboard import dashboard
 from deml.cli_data import data_app, ipfs_app
 from deml.exceptions import ChainError, DemlError, SettingsError
 from deml.localnode import LocalNode, connect, rpc_chain_id
@@ -30,6 +31,14 @@ app.add_typer(chain_app, name="chain")
 app.add_typer(contracts_app, name="contracts")
 app.add_typer(data_app, name="data")
 app.add_typer(ipfs_app, name="ipfs")
+app.add_typer(cli_roles.host_app, name="host")
+app.add_typer(cli_roles.compete_app, name="compete")
+app.add_typer(cli_roles.mine_app, name="mine")
+app.command("status")(cli_roles.status)
+app.command("claim")(cli_roles.claim)
+app.command("demo")(cli_roles.demo)
+app.command("serve")(cli_roles.serve)
+app.command("dashboard")(dashboard)
 
 # soft_wrap: an error stays one line however narrow the terminal.
 out = Console(soft_wrap=True)
@@ -196,37 +205,6 @@ def contracts_check() -> None:
         err.print("artifacts are stale; run `deml contracts build`:\n  " + "\n  ".join(reasons))
         raise typer.Exit(1)
     out.print("artifacts are current")
-
-
-# -- demo ------------------------------------------------------------------------------------
-
-
-@app.command()
-def demo() -> None:
-    """Check the toolchain end to end on the local chain: node, contracts, signing, reverts.
-
-    The full competition (host, competitors, miners) joins this demo when the Prefect flows land.
-    """
-    from deml.exceptions import ContractCustomError
-
-    s = settings()
-    if not s.active_network.dev:
-        raise ChainError("the demo runs on a local dev chain; use --network local")
-    reasons = compiler.stale_reasons()
-    if reasons:
-        raise DemlError("contract artifacts are stale: " + "; ".join(reasons))
-    out.print("[1/3] contract artifacts are current")
-    chain = connect(s)
-    net = s.active_network
-    out.print(f"[2/3] chain {chain.chain_id} at {net.rpc_url}, block {chain.w3.eth.block_number}")
-    probe = chain.deploy("Probe")
-    receipt = chain.transact(probe.functions.store(42, 100), sender=chain.accounts[1])
-    out.print(f"      deployed Probe at {probe.address}; store(42) used {receipt['gasUsed']:,} gas")
-    try:
-        chain.transact(probe.functions.store(7, 5))
-    except ContractCustomError as revert:
-        out.print(f"[3/3] a reverting call was refused before sending: {revert}")
-    out.print(f"done. Stop the node with `deml chain down` (state kept in {s.state_dir}/anvil).")
 
 
 # -- entry point -----------------------------------------------------------------------------

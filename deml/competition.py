@@ -8,7 +8,7 @@ helpers hash exactly as the contract does. A revert raises the custom error's ow
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from enum import IntEnum
@@ -499,7 +499,8 @@ def _send(chain: Chain, fn: Any, sender: LocalAccount | None, value: int) -> TxR
         raise _readable(err) from None
 
 
-def _params(raw: Sequence[Any]) -> Params:
-    values = list(raw)
+def _params(raw: Sequence[Any] | Mapping[str, Any]) -> Params:
+    # A view returns the struct as a tuple; an event decodes it as a dict in field order.
+    values = list(raw.values()) if isinstance(raw, Mapping) else list(raw)
     values[-1] = bytes(values[-1])
     return Params(*values)

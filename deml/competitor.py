@@ -27,6 +27,8 @@ class Entry:
     model_hash: str
     submission_id: int | None = None
     revealed: bool = False
+    run_id: str | None = None  # the MLflow run that trained it, if tracked
+    codec: str | None = None
 
 
 class Entries:
@@ -50,7 +52,15 @@ def commit(comp: Competition, payload: bytes, who: LocalAccount, entries: Entrie
     return send_commit(comp, prepare_entry(comp, payload, who, entries), who, entries)
 
 
-def prepare_entry(comp: Competition, payload: bytes, who: LocalAccount, entries: Entries) -> Entry:
+def prepare_entry(
+    comp: Competition,
+    payload: bytes,
+    who: LocalAccount,
+    entries: Entries,
+    *,
+    run_id: str | None = None,
+    codec: str | None = None,
+) -> Entry:
     """Write the payload and a fresh salt to the state dir, before anything is sent.
 
     An entry for the same payload that never got its id is reused, so a retry after a crash
@@ -65,7 +75,9 @@ def prepare_entry(comp: Competition, payload: bytes, who: LocalAccount, entries:
     payload_file = entries.dir / f"{model_hash}.payload"
     payload_file.parent.mkdir(parents=True, exist_ok=True)
     payload_file.write_bytes(payload)
-    entry = Entry(commitment.hex(), salt.hex(), str(payload_file), model_hash)
+    entry = Entry(
+        commitment.hex(), salt.hex(), str(payload_file), model_hash, None, False, run_id, codec
+    )
     entries.put(entry)
     return entry
 
@@ -120,3 +132,16 @@ def _committed_id(comp: Competition, commitment: bytes, who: LocalAccount) -> in
         if bytes(log["args"]["commitment"]) == commitment:
             return int(log["args"]["id"])
     return None
+
+
+def transaction_hashes(comp: Competition, submission_id: int) -> tuple[str | None, str | None]:
+    """The commit and reveal transactions of a submission, from the chain's logs."""
+    events = comp.contract.events
+    commits = events.SubmissionCommitted().get_logs(
+        from_block=0, argument_filters={"id": submission_id}
+    )
+    reveals = events.ModelRevealed().get_logs(from_block=0, argument_filters={"id": submission_id})
+    return (
+        commits[0]["transactionHash"].to_0x_hex() if commits else None,
+        reveals[0]["transactionHash"].to_0x_hex() if reveals else None,
+    )

@@ -43,11 +43,21 @@ def prepare(project: Path, state_dir: Path, *, force: bool = False) -> dict[str,
     # The stages call `python`: make it this interpreter, with DeML installed.
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env.setdefault("DEML_STATE_DIR", str(Path(state_dir).resolve()))
-    cmd = [sys.executable, "-m", "dvc", "repro", *(["--force"] if force else [])]
+    _repro(project, env, ["--force"] if force else [])
+    package = project / PACKAGE_DIR
+    manifest = check_manifest((package / dataset.MANIFEST_FILE).read_bytes(), str(package))
+    if not crypto.KeyStore(state_dir).path(manifest["name"], manifest["version"]).is_file():
+        # The package was built with another state dir's key, which this host cannot reveal:
+        # encrypt it again under a key of its own (new ciphertext, new CIDs).
+        _repro(project, env, ["--force", "--single-item", "package"])
+        manifest = check_manifest((package / dataset.MANIFEST_FILE).read_bytes(), str(package))
+    return manifest
+
+
+def _repro(project: Path, env: dict[str, str], flags: list[str]) -> None:
+    cmd = [sys.executable, "-m", "dvc", "repro", *flags]
     if subprocess.run(cmd, env=env, cwd=project, check=False).returncode != 0:
         raise ToolchainError("`dvc repro` failed; its output above names the problem")
-    package = project / PACKAGE_DIR
-    return check_manifest((package / dataset.MANIFEST_FILE).read_bytes(), str(package))
 
 
 def publish(package_dir: Path, storage: Storage) -> dict[str, CID]:

@@ -68,7 +68,13 @@ class LocalNode:
         return None
 
     def start(
-        self, *, port: int, chain_id: int, mnemonic: str, state_file: Path | None = None
+        self,
+        *,
+        port: int,
+        chain_id: int,
+        mnemonic: str,
+        state_file: Path | None = None,
+        persist: bool = True,
     ) -> tuple[NodeInfo, bool]:
         """Start anvil unless this state dir's node runs; return it and whether it is new."""
         if running := self.status():
@@ -89,9 +95,10 @@ class LocalNode:
             "--chain-id", str(chain_id),
             "--mnemonic", mnemonic,
             "--hardfork", HARDFORK,
-            "--state", str(state_file),
-            "--state-interval", str(STATE_INTERVAL_S),
         ]  # fmt: skip
+        if persist:
+            # Every dump writes the whole chain: a throwaway node (tests) skips it.
+            command += ["--state", str(state_file), "--state-interval", str(STATE_INTERVAL_S)]
         with log_file.open("ab") as log:
             proc = subprocess.Popen(
                 command,

@@ -38,7 +38,7 @@ def free_port() -> int:
 def anvil_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeInfo]:
     """One anvil node for the whole session, on a free port, stopped at the end."""
     node = LocalNode(tmp_path_factory.mktemp("anvil-state"))
-    info, _ = node.start(port=free_port(), chain_id=31337, mnemonic=DEV_MNEMONIC)
+    info, _ = node.start(port=free_port(), chain_id=31337, mnemonic=DEV_MNEMONIC, persist=False)
     yield info
     node.stop()
 

@@ -1,0 +1,1 @@
+"""Benchmarks run by `deml bench …`; their results go to bench/results/."""

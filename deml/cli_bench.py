@@ -1,0 +1,88 @@
+"""`deml bench …`: the benchmarks under bench/, writing their results to bench/results/.
+
+Other modules add their own benchmark commands to `bench_app` (`@bench_app.command("gas")`).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from deml.exceptions import DemlError
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+
+bench_app = typer.Typer(
+    help="Run the benchmarks; results go to bench/results/.", no_args_is_help=True
+)
+out = Console(soft_wrap=True)
+
+
+def require_bench() -> None:
+    """Make the source checkout's bench/ package importable (it is not installed)."""
+    if not (ROOT / "bench" / "__init__.py").is_file():
+        raise DemlError(f"the benchmarks live in a source checkout; {ROOT / 'bench'} is missing")
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+
+
+@bench_app.command("codec")
+def codec_command(
+    output: Annotated[Path, typer.Option("--output", "-o")] = RESULTS / "codec.json",
+    seed: Annotated[int, typer.Option(help="Training seed of the reference models.")] = 0,
+) -> None:
+    """Size and accuracy of every codec on the reference models, against the seed's encoding."""
+    require_bench()
+    from bench import codec as bench_codec
+
+    results = bench_codec.run(seed=seed)
+    bench_codec.write(results, output)
+    columns = ("model", "params", "seed bytes", "zlib", "best codec", "bytes", "of seed", "Δ acc")
+    table = Table(*columns)
+    for model in results["models"]:
+        zlib = next(c for c in model["codecs"] if c["codec"] == "zlib")
+        best = bench_codec.best(model)
+        delta = 100 * (best["accuracy"] - model["reference_accuracy"])
+        table.add_row(
+            model["name"],
+            f"{model['params']:,}",
+            f"{model['seed_bytes']:,}",
+            f"{zlib['bytes']:,}",
+            best["codec"],
+            f"{best['bytes']:,}",
+            f"1/{model['seed_bytes'] / best['bytes']:.1f}",
+            f"{delta:+.2f} pt",
+        )
+    out.print(table)
+    out.print(f"wrote {output}")
+
+
+@bench_app.command("scoring")
+def scoring_command(
+    output: Annotated[Path, typer.Option("--output", "-o")] = RESULTS / "scoring.json",
+    models: Annotated[int, typer.Option(min=1, help="How many models to score.")] = 20,
+    rounds: Annotated[int, typer.Option(min=1, help="Timed rounds (the median is kept).")] = 5,
+    tile: Annotated[
+        int, typer.Option(min=1, help="Repeat the test split this many times (more samples).")
+    ] = 1,
+) -> None:
+    """Wall time to score the models: sandboxed, in-process ONNX Runtime, native framework."""
+    require_bench()
+    from bench import scoring as bench_scoring
+
+    record, startup = bench_scoring.run(models, rounds, tile)
+    bench_scoring.write(record, output)
+    ratio = record["sandboxed_s"] / record["in_process_s"]
+    out.print(
+        f"{record['models']} models x {record['samples']} samples: sandboxed"
+        f" {record['sandboxed_s']:.3f} s, in-process {record['in_process_s']:.3f} s"
+        f" ({ratio:.2f}x), native {record['native_s']:.3f} s;"
+        f" sandbox start-up {startup:.2f} s (once per process)"
+    )
+    out.print(f"wrote {output}")

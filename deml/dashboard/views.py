@@ -1,0 +1,191 @@
+"""What the dashboard shows, as plain dataclasses that serialise to the JSON API as they are.
+
+Amounts are decimal strings of wei (JSON numbers lose precision above 2**53); times are
+Unix seconds of block timestamps; enums are lower-case names (`vote_reveal`, `validated`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ChainHead:
+    """The latest block."""
+
+    chain_id: int
+    block: int
+    hash: str
+    timestamp: int
+
+
+@dataclass(frozen=True)
+class CompetitionRow:
+    """One competition in the list."""
+
+    address: str
+    host: str
+    phase: str
+    outcome: str
+    prize: str
+    pool: str
+    entry_fee: str
+    submissions: int
+    revealed: int
+    miners: int
+    test_set_size: int
+    next_deadline: int | None  # the deadline that ends the current phase
+    created_block: int
+    dataset_cid: str
+    test_cid: str
+
+
+@dataclass(frozen=True)
+class TimelineStep:
+    """One phase and the deadline that ends it (none for Settle and Finalized)."""
+
+    phase: str
+    ends_at: int | None
+    state: str  # done, current, upcoming or skipped
+
+
+@dataclass(frozen=True)
+class LeaderboardEntry:
+    """One submission on the leaderboard."""
+
+    id: int
+    owner: str  # the committer (the contract records the owner only from the reveal)
+    status: str
+    rank: int | None  # validated submissions only
+    score: int | None  # the validated score
+    pending_score: int | None  # the most common score voted so far, before settlement
+    votes: int
+    top_votes: int
+    accuracy: float | None  # (validated or pending) score / test set size
+    winner: bool  # after finalization only; until then rank 1 is the leader
+    size: int
+    committed_block: int
+    settled_at: int | None
+
+
+@dataclass(frozen=True)
+class MinerEntry:
+    """One miner: its votes' agreement with the validated scores, and its stake."""
+
+    address: str
+    status: str
+    agreeing: int | None
+    disagreeing: int | None
+    agreement: float | None  # agreeing / (agreeing + disagreeing), once settled
+    slashed: bool
+    slash_reason: str | None
+
+
+@dataclass(frozen=True)
+class PayoutEntry:
+    """What one account is owed after finalization, in all its roles."""
+
+    address: str
+    roles: list[str]
+    owed: str  # claimed + claimable
+    claimed: str
+    claimable: str
+
+
+@dataclass(frozen=True)
+class Payouts:
+    """How the pool was split (the Finalized event and the summary)."""
+
+    outcome: str
+    winner_id: int | None
+    winner_amount: str
+    reward_per_vote: str
+    host_amount: str
+    entries: list[PayoutEntry]
+
+
+@dataclass(frozen=True)
+class CompetitionView:
+    """Everything the competition page shows."""
+
+    address: str
+    host: str
+    dataset_cid: str
+    test_cid: str
+    created_block: int
+    now: int  # the latest block's timestamp
+    phase: str
+    outcome: str
+    test_key_revealed: bool
+    prize: str
+    pool: str
+    entry_fee: str
+    miner_stake: str
+    test_set_size: int
+    quorum: int
+    winner_bps: int
+    max_submissions: int
+    max_model_bytes: int
+    submissions: int
+    revealed: int
+    settled: int
+    miners_count: int
+    miners_slashed: int
+    timeline: list[TimelineStep]
+    leaderboard: list[LeaderboardEntry]
+    miners: list[MinerEntry]
+    payouts: Payouts | None  # after finalization
+
+
+@dataclass(frozen=True)
+class AccountSubmission:
+    """One of an address's submissions."""
+
+    competition: str
+    id: int
+    status: str
+    score: int | None
+    pending_score: int | None
+    accuracy: float | None  # validated score / test set size
+    test_set_size: int
+    committed_at: int
+    settled_at: int | None
+
+
+@dataclass(frozen=True)
+class AccountClaim:
+    """One Claimed event of an address."""
+
+    competition: str
+    to: str
+    amount: str
+    block: int
+    timestamp: int
+
+
+@dataclass(frozen=True)
+class AccountOwed:
+    """What an address can still claim in one competition."""
+
+    competition: str
+    amount: str
+
+
+@dataclass(frozen=True)
+class AccountMining:
+    """An address's part as a miner in one competition."""
+
+    competition: str
+    status: str
+    agreeing: int
+
+
+@dataclass(frozen=True)
+class AccountView:
+    """Everything the address page shows."""
+
+    address: str
+    submissions: list[AccountSubmission]
+    claims: list[AccountClaim]
+    claimable: list[AccountOwed]
+    mining: list[AccountMining]

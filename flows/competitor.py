@@ -1,0 +1,35 @@
+"""The competitor's flow: train, track and submit models; reveal them; read the verdict."""
+
+from __future__ import annotations
+
+from prefect import flow
+
+from tasks import competitor, settlement
+
+
+@flow(name="competitor", log_prints=True)
+def competitor_flow(
+    competition: str,
+    account: int = 1,
+    models: list[str] | None = None,
+    epochs: int = 15,
+    seed: int = 0,
+    codec: str = "auto",
+) -> list[int]:
+    """While submissions are open: train each of `models` (zoo names or `module:function`)
+    not yet submitted, log it to MLflow, pack and commit it. On every run: reveal in the reveal
+    window; once finalized, write the verified scores into the MLflow runs and claim."""
+    models = models or []
+    already = competitor.entries_count(competition, account)
+    ids = []
+    if already < len(models) and competitor.submissions_open(competition):
+        data = competitor.fetch_training_data(competition)
+        for i, model in enumerate(models[already:], start=already):
+            packed = competitor.train_and_pack(competition, data, model, epochs, seed + i, codec)
+            ids.append(competitor.submit(competition, account, packed))
+            size = len(packed["payload"])
+            print(f"{model}: submission {ids[-1]}, {size:,} bytes ({packed['codec']})")
+    competitor.reveal(competition, account)
+    competitor.record_verified(competition, account)
+    settlement.claim(competition, account)
+    return ids

@@ -1,0 +1,28 @@
+"""The miner's flow: one idempotent pass over the open competitions, doing what each phase
+allows. Deployed on an interval schedule (`deml serve`), it keeps a miner working."""
+
+from __future__ import annotations
+
+from prefect import flow
+
+from tasks import miner, settlement
+
+
+@flow(name="miner", log_prints=True)
+def miner_flow(
+    competition: str | None = None, account: int = 0, dishonest: bool = False
+) -> dict[str, int]:
+    """Register, score new models, commit and reveal the vote, settle, claim; publish the
+    leaderboard. `competition` limits the pass to one; `dishonest` is for demos only."""
+    addresses = [competition] if competition else miner.open_competitions(account)
+    scored = {}
+    for address in addresses:
+        if not miner.register(address, account):
+            continue  # registration closed before this miner joined
+        scored[address] = len(miner.score_new_models(address, account))
+        miner.commit_vote(address, account, dishonest)
+        miner.reveal_vote(address, account)
+        if settlement.finalize(address, account):
+            settlement.claim(address, account)
+        miner.publish_leaderboard(address)
+    return scored

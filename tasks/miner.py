@@ -1,0 +1,100 @@
+"""The miner's tasks: register, score the revealed models, commit and reveal the vote."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import task
+from prefect.artifacts import create_table_artifact
+from prefect.cache_policies import NO_CACHE
+
+from deml import miner
+from deml.competition import Phase
+from deml.leaderboard import leaderboard
+from deml.scoring import default_sandbox
+from deml.storage import storage_from_settings
+from tasks.common import RETRIES, competition, factory, session, signer
+
+
+def _book(address: str, account: int) -> tuple[Any, Any, Any, miner.MinerBook]:
+    settings, chain = session()
+    who = signer(chain, account)
+    return settings, chain, who, miner.MinerBook(settings.state_dir, address, who.address)
+
+
+@task(cache_policy=NO_CACHE)
+def open_competitions(account: int) -> list[str]:
+    """Competitions of this network's factory with work left: not finalized, or unclaimed."""
+    settings, chain = session()
+    who = signer(chain, account).address
+    found = []
+    for created in factory(settings, chain).competitions():
+        comp = competition(chain, created.address)
+        if comp.phase() != Phase.FINALIZED or comp.claimable(who) > 0:
+            found.append(created.address)
+    return found
+
+
+@task(cache_policy=NO_CACHE, **RETRIES)
+def register(address: str, account: int) -> bool:
+    """Bond the stake if not yet done and registration is open."""
+    _, chain, who, _ = _book(address, account)
+    return miner.register_if_needed(competition(chain, address), who)
+
+
+@task(cache_policy=NO_CACHE, **RETRIES)
+def score_new_models(address: str, account: int) -> dict[int, int]:
+    """Score the revealed models not yet scored (once the key is out); return id -> correct."""
+    settings, chain, who, book = _book(address, account)
+    comp = competition(chain, address)
+    if comp.test_key() is None or comp.phase() not in (Phase.REVEAL, Phase.VOTE_COMMIT):
+        return {}
+    ids = miner.unscored_ids(comp, book, who)
+    if not ids:
+        return {}
+    created = factory(settings, chain).created(address)
+    data = miner.fetch_test_split(comp, created, storage_from_settings(settings), book)
+    results = miner.score_models(comp, ids, data, book, default_sandbox())
+    return {i: r.correct for i, r in results.items()}
+
+
+@task(cache_policy=NO_CACHE, **RETRIES)
+def commit_vote(address: str, account: int, dishonest: bool = False) -> bool:
+    """Fix the vote on disk, then commit it, in the vote-commit window."""
+    _, chain, who, book = _book(address, account)
+    comp = competition(chain, address)
+    if comp.phase() != Phase.VOTE_COMMIT:
+        return False
+    miner.plan_vote(comp, book, dishonest=dishonest)
+    return miner.commit_vote_if_due(comp, book, who)
+
+
+@task(cache_policy=NO_CACHE, **RETRIES)
+def reveal_vote(address: str, account: int) -> bool:
+    """Reveal the committed vote in the vote-reveal window."""
+    _, chain, who, book = _book(address, account)
+    return miner.reveal_vote_if_due(competition(chain, address), book, who)
+
+
+@task(cache_policy=NO_CACHE)
+def publish_leaderboard(address: str) -> list[dict[str, Any]]:
+    """Publish the standing as a Prefect table artifact; return its rows."""
+    _, chain = session()
+    rows = [
+        {
+            "submission": r.submission_id,
+            "owner": r.owner,
+            "status": r.status,
+            "correct": r.correct,
+            "accuracy": None if r.accuracy is None else round(r.accuracy, 4),
+            "votes": r.votes,
+            "agreeing": r.agreeing,
+        }
+        for r in leaderboard(competition(chain, address))
+    ]
+    create_table_artifact(
+        table=rows or [{"submission": None, "status": "no revealed submissions yet"}],
+        key=f"leaderboard-{address.lower()[2:12]}",
+        description=f"Leaderboard of competition {address}",
+    )
+    return rows
