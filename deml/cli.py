@@ -11,8 +11,10 @@ from rich.console import Console
 from rich.table import Table
 
 from deml import __version__, cli_roles, compiler
+from deml.cli_bench import bench_app
 from deml.cli_dashboard import dashboard
 from deml.cli_data import data_app, ipfs_app
+from deml.cli_model import model_app
 from deml.exceptions import ChainError, DemlError, SettingsError
 from deml.localnode import LocalNode, connect, rpc_chain_id
 from deml.settings import Settings, config_dir, load_settings
@@ -31,6 +33,8 @@ app.add_typer(chain_app, name="chain")
 app.add_typer(contracts_app, name="contracts")
 app.add_typer(data_app, name="data")
 app.add_typer(ipfs_app, name="ipfs")
+app.add_typer(model_app, name="model")
+app.add_typer(bench_app, name="bench")
 app.add_typer(cli_roles.host_app, name="host")
 app.add_typer(cli_roles.compete_app, name="compete")
 app.add_typer(cli_roles.mine_app, name="mine")

@@ -86,3 +86,36 @@ def scoring_command(
         f" sandbox start-up {startup:.2f} s (once per process)"
     )
     out.print(f"wrote {output}")
+
+
+@bench_app.command("gas")
+def gas_command(
+    output: Annotated[Path, typer.Option("--output", "-o")] = RESULTS / "gas.json",
+) -> None:
+    """Gas of every contract operation, against the targets in contracts/README.md."""
+    require_bench()
+    from bench import gas as bench_gas
+
+    report = bench_gas.measure()
+    bench_gas.write(report, output)
+    table = Table("operation", "gas")
+    for name, value in report["operations"].items():
+        table.add_row(name, f"{value:,}")
+    out.print(table)
+    reveals = Table("reveal bytes", "gas", "calldata floor", "storage design", title="reveal")
+    for row in report["reveal"]:
+        reveals.add_row(
+            f"{row['bytes']:,}",
+            f"{row['gas']:,}",
+            f"{row['calldata_floor']:,}",
+            f"{row['storage_design']:,}"
+            + ("" if row["storage_design_fits_one_tx"] else " (over the tx cap)"),
+        )
+    out.print(reveals)
+    for name, size in report["bytecode_size"].items():
+        out.print(f"{name}: {size:,} bytes deployed")
+    missed = bench_gas.check_targets(report)
+    out.print(f"wrote {output}")
+    if missed:
+        raise DemlError("gas targets missed: " + "; ".join(missed))
+    out.print("every gas target is met")
