@@ -1,11 +1,15 @@
 """The scoring fork server: a process with ONNX Runtime loaded that forks one child per model.
 
-Run as `python -I -m deml.sandbox` by `deml.scoring.Sandbox`, with a clean environment. The
-server itself never touches a model: each job goes to a fresh child that applies its limits
-(address space, CPU time, no file writes, no core dumps), then decodes, checks and runs the
-model. The server warms ONNX Runtime up once, on a model of our own, so children inherit it
-ready; it forks the next child while the current one works, and reaps the last one later, so a
-model waits neither for `fork` nor for a teardown.
+Started by `deml.scoring.Sandbox` (`python -I`, with a clean environment). The server itself
+never touches a model: each job goes to a fresh child that applies its limits (address space,
+CPU time, no file writes, no core dumps), then decodes, checks and runs the model.
+
+The server warms ONNX Runtime up once, on a model of our own, so children inherit it ready.
+It keeps a few spare children forked and warmed up on that same model (a fresh process pays
+for every page it writes first: they pay before a job arrives), refills the pool while the
+current child works, and reaps the last child later. On a machine with idle cores a model
+waits neither for `fork`, nor for first-use costs, nor for a teardown. No child ever runs a
+second model.
 
 Frames on every pipe: a 4-byte big-endian length, a JSON object, then the raw bytes it
 announces (the payload in a job, int64 predictions in a result). Nothing is pickled.

@@ -22,14 +22,6 @@ CHECKSUMMED = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
 OTHER = "0xe7f1725e7734ce288f8367e1bb143e90bb3f0512"
 
 
-@pytest.fixture(scope="session")
-def migrated_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An MLflow sqlite db with every migration applied: about 9 s, so once per session."""
-    path = tmp_path_factory.mktemp("mlflow") / "mlflow.db"
-    MlflowClient(f"sqlite:///{path}").search_experiments()
-    return path
-
-
 @pytest.fixture
 def store(
     migrated_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
