@@ -178,6 +178,42 @@ def chain_down() -> None:
         out.print(f"stopped anvil (pid {info.pid}); chain saved in {info.state_file}")
 
 
+PHASE_STARTS = {
+    "reveal": "submit_deadline",
+    "vote-commit": "reveal_deadline",
+    "vote-reveal": "vote_commit_deadline",
+    "settle": "vote_reveal_deadline",
+}
+
+
+@chain_app.command("advance")
+def chain_advance(
+    seconds: Annotated[int, typer.Argument(help="Seconds to move forward.", min=0)] = 0,
+    competition: Annotated[
+        str | None, typer.Option(help="With --phase: whose deadline to jump to.")
+    ] = None,
+    phase: Annotated[
+        str | None, typer.Option(help="Jump to the start of: " + ", ".join(PHASE_STARTS))
+    ] = None,
+) -> None:
+    """Move a dev chain's clock forward and mine a block: by SECONDS, or to a phase."""
+    from deml.competition import Competition
+
+    chain = connect(settings(), autostart=False)
+    target = chain.timestamp() + seconds
+    if phase is not None:
+        if phase not in PHASE_STARTS or competition is None:
+            raise DemlError(
+                f"--phase takes one of {', '.join(PHASE_STARTS)}, with --competition ADDRESS"
+            )
+        target = getattr(Competition(chain, competition).params(), PHASE_STARTS[phase])
+    if target <= chain.timestamp():
+        out.print(f"nothing to do: the chain is already at {chain.timestamp()}")
+        return
+    chain.travel_to(target)
+    out.print(f"chain time is now {chain.timestamp()}")
+
+
 # -- contracts -------------------------------------------------------------------------------
 
 

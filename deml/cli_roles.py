@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from deml import prefect_server, settlement
+from deml import deployment, prefect_server, settlement
 from deml.competition import Competition
 from deml.exceptions import ChainError
 from deml.localnode import connect
@@ -92,6 +92,9 @@ def host_create(
         template={k: v for k, v in template.items() if v is not None},
     )
     out.print(f"competition created: [bold]{address}[/bold]")
+    out.print(
+        f"factory: {deployment.factory_address(settings)} (others on this chain: DEML_FACTORY)"
+    )
     out.print(f"next: `deml host run {address}` after the submit deadline reveals the key")
 
 

@@ -268,7 +268,10 @@ class CompetitionFactory:
         """The creation record of one competition of this factory."""
         found = self.competitions(competition=competition)
         if not found:
-            raise BindingError(f"{competition} was not created by the factory at {self.address}")
+            raise BindingError(
+                f"{competition} was not created by the factory at {self.address}; set"
+                " DEML_FACTORY to the factory that created it"
+            )
         return found[0]
 
     def competitions(

@@ -22,7 +22,9 @@ DEPLOYMENTS_FILE = "deployments.yaml"
 
 
 def factory_address(settings: Settings) -> str | None:
-    """The recorded factory address of the active network, or None."""
+    """The factory address of the active network (DEML_FACTORY, else the records), or None."""
+    if settings.factory is not None:
+        return settings.factory
     if settings.active_network.dev:
         path = _dev_record(settings)
         record = journal.load(path)
@@ -39,6 +41,8 @@ def factory(chain: Chain, settings: Settings) -> CompetitionFactory:
     address = factory_address(settings)
     if address is not None and chain.w3.eth.get_code(address):
         return CompetitionFactory(chain, address)
+    if settings.factory is not None:
+        raise SettingsError(f"DEML_FACTORY={settings.factory} has no code on this chain")
     if not settings.active_network.dev:
         raise SettingsError(
             f"no CompetitionFactory recorded for network {settings.network!r}: add"

@@ -28,6 +28,8 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from eth_utils import is_checksum_address
+
 from deml.exceptions import SettingsError
 
 ENV_PREFIX = "DEML_"
@@ -73,6 +75,7 @@ class Settings(BaseSettings):
     keystore_password: SecretStr | None = Field(None, description="password of the keystore")
     ipfs_backend: Literal["local", "kubo"] = Field("local", description="content storage")
     ipfs_api_url: str = Field("http://127.0.0.1:5001", description="kubo RPC API address")
+    factory: str | None = Field(None, description="CompetitionFactory address (overrides records)")
     mlflow_tracking_uri: str | None = Field(None, description="default: sqlite in state_dir")
     prefect_home: Path | None = Field(None, description="default: <state_dir>/prefect")
     networks: dict[str, Network] = Field(default_factory=dict)
@@ -94,6 +97,13 @@ class Settings(BaseSettings):
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         return _check_http_url(value)
+
+    @field_validator("factory")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        if value is not None and not is_checksum_address(value):
+            raise ValueError("expected a checksummed 0x address")
+        return value
 
     @field_validator("private_key")
     @classmethod

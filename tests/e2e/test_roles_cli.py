@@ -1,0 +1,87 @@
+"""A host, a competitor and a miner, each in its own processes and state dir, run a whole
+competition through the `deml` command against one anvil node, sharing content through a
+kubo RPC endpoint (the stand-in: no kubo daemon installs here)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from deml.localnode import NodeInfo
+from tests import kubo_standin
+from tests.conftest import ROOT, make_project
+
+
+@pytest.fixture
+def kubo() -> Iterator[kubo_standin.KuboStandin]:
+    with kubo_standin.running() as node:
+        yield node
+
+
+def test_host_competitor_and_miner_play_a_competition(
+    tmp_path: Path,
+    anvil_node: NodeInfo,
+    prefect_server: str,
+    migrated_db: Path,
+    kubo: kubo_standin.KuboStandin,
+) -> None:
+    project = make_project(tmp_path / "project")
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("DEML_", "PREFECT_"))}
+    base.update(
+        DEML_RPC_URL=anvil_node.url,
+        DEML_CONFIG_DIR=str(ROOT / "configs"),
+        DEML_IPFS_BACKEND="kubo",
+        DEML_IPFS_API_URL=kubo.url,
+        PREFECT_API_URL=prefect_server,  # one server for all: no start-up per command
+        DVC_NO_ANALYTICS="1",
+    )
+
+    def deml(role: str, *args: str) -> str:
+        state = tmp_path / role
+        if not state.exists():
+            state.mkdir()
+            (state / "mlflow.db").write_bytes(migrated_db.read_bytes())
+        env = {**base, "DEML_STATE_DIR": str(state)}
+        proc = subprocess.run(
+            [sys.executable, "-m", "deml.cli", *args],
+            cwd=project, env=env, capture_output=True, text=True, timeout=600,
+        )  # fmt: skip
+        assert proc.returncode == 0, f"deml {' '.join(args)}:\n{proc.stdout}\n{proc.stderr}"
+        return proc.stdout
+
+    created = deml("host", "host", "create", "--prize", "1", "--entry-fee", "0.01",
+                   "--stake", "0.05", "--quorum", "1")  # fmt: skip
+    address = re.search(r"competition created: (0x[0-9a-fA-F]{40})", created).group(1)
+    base["DEML_FACTORY"] = re.search(r"factory: (0x[0-9a-fA-F]{40})", created).group(1)
+    deml("miner", "mine", "run", "--account", "4", "--competition", address)
+    deml("competitor", "compete", "submit", address, "--model", "torch-mlp",
+         "--epochs", "4", "--account", "1")  # fmt: skip
+
+    deml("host", "chain", "advance", "--competition", address, "--phase", "reveal")
+    deml("host", "host", "run", address)  # reveals the test key
+    deml("competitor", "compete", "run", address, "--account", "1")  # reveals the model
+
+    deml("host", "chain", "advance", "--competition", address, "--phase", "vote-commit")
+    scored = deml("miner", "mine", "run", "--account", "4", "--competition", address)
+    assert "{'" + address in scored  # it scored the model (fetched through kubo)
+    deml("host", "chain", "advance", "--competition", address, "--phase", "vote-reveal")
+    deml("miner", "mine", "run", "--account", "4", "--competition", address)
+
+    deml("host", "chain", "advance", "--competition", address, "--phase", "settle")
+    deml("host", "host", "run", address)  # settles, finalizes
+    deml("miner", "mine", "run", "--account", "4", "--competition", address)
+    deml("competitor", "compete", "run", address, "--account", "1")
+
+    status = json.loads(deml("host", "status", address, "--json"))
+    assert status["phase"] == "finalized" and status["outcome"] == "winner"
+    assert status["winner"]["submission_id"] == 1
+    assert status["final_balance_wei"] == 0
+    assert len(status["payouts"]) == 2  # the winner and the miner (no dust for the host)
+    assert kubo.pins  # the host pinned its dataset on the node
