@@ -11,6 +11,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
+from eth_utils import is_checksum_address
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -27,8 +28,6 @@ from pydantic_settings import (
     SettingsConfigDict,
     YamlConfigSettingsSource,
 )
-
-from eth_utils import is_checksum_address
 
 from deml.exceptions import SettingsError
 
