@@ -26,7 +26,7 @@ _EXAMPLE_BATCH = 2
 _PICKLE_SUFFIXES = frozenset({".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin", ".joblib"})
 _TRY_INSTEAD = (
     "export it to ONNX first: in Python, deml.payload.pack(model, spec) takes a torch or keras"
-    " model directly (see docs/submitting-a-model.md)"
+    " model directly (see 'Submitting a model' in README.md)"
 )
 
 

@@ -113,7 +113,7 @@ def check_io(proto: onnx.ModelProto, spec: ModelSpec) -> None:
         if dims[0] is not None:
             raise SpecMismatch(
                 f"the model's {name} has a fixed batch size of {dims[0]}; export it with a"
-                " dynamic batch dimension (see docs/submitting-a-model.md)"
+                " dynamic batch dimension (see 'Submitting a model' in README.md)"
             )
 
 
