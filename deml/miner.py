@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
+from filelock import FileLock
 
 from deml import datapackage, journal
 from deml.competition import (
@@ -57,6 +58,14 @@ class MinerBook:
     def save(self, ledger: Ledger) -> None:
         journal.save(self.path, asdict(ledger))
 
+    def record_score(self, submission_id: int, score: dict[str, object]) -> None:
+        """Add one score; a file lock keeps parallel scoring tasks from losing each other's."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        with FileLock(self.dir / "ledger.lock"):
+            ledger = self.load()
+            ledger.scores[str(submission_id)] = score
+            self.save(ledger)
+
 
 def register_if_needed(comp: Competition, who: LocalAccount) -> bool:
     """Bond the stake once, while registration is open; return whether registered."""
@@ -86,10 +95,15 @@ def fetch_test_split(
     if key is None:
         raise MinerError("the host has not revealed the test key yet")
     folder = book.dir / "dataset"
+    plain = folder / "test.npz"
+    if plain.is_file() and (folder / "manifest.json").is_file():
+        # Fetched, verified and decrypted by an earlier run or task: our own disk, trusted.
+        manifest = datapackage.check_manifest((folder / "manifest.json").read_bytes(), str(folder))
+        x, y = read_npz(plain, str(plain))
+        return x, y, ModelSpec.from_manifest(manifest)
     manifest = datapackage.fetch(created.dataset_cid, storage, folder)
     if manifest["files"]["test"]["cid"] != created.test_cid:
         raise MinerError("the manifest's test split is not the one the competition names")
-    plain = folder / "test.npz"
     datapackage.decrypt_test(folder / manifest["files"]["test"]["path"], key.hex(), plain)
     x, y = read_npz(plain, str(plain))
     return x, y, ModelSpec.from_manifest(manifest)
@@ -108,14 +122,15 @@ def score_models(
     for submission_id in ids:
         payload = comp.revealed_model(submission_id)
         (result,) = sandbox.score_all([payload], x, y, spec)
-        ledger = book.load()
-        ledger.scores[str(submission_id)] = {
-            "correct": result.correct,
-            "total": result.total,
-            "error": result.error,
-            "model_hash": keccak(payload).hex(),
-        }
-        book.save(ledger)
+        book.record_score(
+            submission_id,
+            {
+                "correct": result.correct,
+                "total": result.total,
+                "error": result.error,
+                "model_hash": keccak(payload).hex(),
+            },
+        )
         results[submission_id] = result
     return results
 

@@ -4,11 +4,12 @@ allows. Deployed on an interval schedule (`deml serve`), it keeps a miner workin
 from __future__ import annotations
 
 from prefect import flow
+from prefect.task_runners import ThreadPoolTaskRunner
 
 from tasks import miner, settlement
 
 
-@flow(name="miner", log_prints=True)
+@flow(name="miner", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=2))
 def miner_flow(
     competition: str | None = None, account: int = 0, dishonest: bool = False
 ) -> dict[str, int]:
@@ -19,7 +20,11 @@ def miner_flow(
     for address in addresses:
         if not miner.register(address, account):
             continue  # registration closed before this miner joined
-        scored[address] = len(miner.score_new_models(address, account))
+        ids = miner.models_to_score(address, account)
+        # One task per model, fanned out by the flow's task runner (threads by default;
+        # `deml mine run --dask ADDRESS` runs them on a Dask cluster through prefect-dask).
+        scores = miner.score_model.map(address, account, ids)
+        scored[address] = len([s.result() for s in scores])
         miner.commit_vote(address, account, dishonest)
         miner.reveal_vote(address, account)
         if settlement.finalize(address, account):

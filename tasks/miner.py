@@ -43,19 +43,24 @@ def register(address: str, account: int) -> bool:
 
 
 @task(cache_policy=NO_CACHE, **RETRIES)
-def score_new_models(address: str, account: int) -> dict[int, int]:
-    """Score the revealed models not yet scored (once the key is out); return id -> correct."""
-    settings, chain, who, book = _book(address, account)
+def models_to_score(address: str, account: int) -> list[int]:
+    """Revealed models this miner has not scored yet, once the key is out (else none)."""
+    _, chain, who, book = _book(address, account)
     comp = competition(chain, address)
     if comp.test_key() is None or comp.phase() not in (Phase.REVEAL, Phase.VOTE_COMMIT):
-        return {}
-    ids = miner.unscored_ids(comp, book, who)
-    if not ids:
-        return {}
+        return []
+    return miner.unscored_ids(comp, book, who)
+
+
+@task(cache_policy=NO_CACHE, **RETRIES)
+def score_model(address: str, account: int, submission_id: int) -> int:
+    """Score one model in its own sandboxed child process; return how many it got right."""
+    settings, chain, _, book = _book(address, account)
+    comp = competition(chain, address)
     created = factory(settings, chain).created(address)
     data = miner.fetch_test_split(comp, created, storage_from_settings(settings), book)
-    results = miner.score_models(comp, ids, data, book, default_sandbox())
-    return {i: r.correct for i, r in results.items()}
+    results = miner.score_models(comp, [submission_id], data, book, default_sandbox())
+    return results[submission_id].correct
 
 
 @task(cache_policy=NO_CACHE, **RETRIES)
