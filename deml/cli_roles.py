@@ -158,12 +158,17 @@ def compete_run(address: Address, account: Account = 1) -> None:
 def mine_run(
     account: Account = 4,
     competition: Annotated[str | None, typer.Option(help="Only this competition.")] = None,
+    dask: Annotated[
+        str | None,
+        typer.Option(help="Score on a Dask cluster: its scheduler address, or `local`."),
+    ] = None,
 ) -> None:
     """One pass over the open competitions: register, score, vote, settle, claim."""
     prepare_prefect(_settings())
-    from flows.miner import miner_flow
+    from flows.miner import miner_flow, with_dask
 
-    scored = miner_flow(competition=competition, account=account)
+    flow = miner_flow if dask is None else with_dask(dask)
+    scored = flow(competition=competition, account=account)
     out.print(f"scored: {scored or 'nothing new'}")
 
 

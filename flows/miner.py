@@ -3,7 +3,7 @@ allows. Deployed on an interval schedule (`deml serve`), it keeps a miner workin
 
 from __future__ import annotations
 
-from prefect import flow
+from prefect import Flow, flow
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from tasks import miner, settlement
@@ -31,3 +31,14 @@ def miner_flow(
             settlement.claim(address, account)
         miner.publish_leaderboard(address)
     return scored
+
+
+def with_dask(address: str) -> Flow[..., dict[str, int]]:
+    """The miner flow scoring on a Dask cluster (`local`: a cluster of this machine's cores).
+
+    Each worker process runs its own scoring sandbox; needs the `dask` extra (prefect-dask).
+    """
+    from prefect_dask import DaskTaskRunner
+
+    runner = DaskTaskRunner() if address == "local" else DaskTaskRunner(address=address)
+    return miner_flow.with_options(task_runner=runner)
