@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import httpx
+from prefect.artifacts import Artifact
 
 from deml import account, tracking
 from deml.chain import DEV_MNEMONIC
@@ -15,7 +15,7 @@ from flows.demo import COMPETITORS, DISHONEST_MINER, HONEST_MINERS, TEMPLATE, de
 ETHER = 10**18
 
 
-def test_demo_competition(role_env: Path, prefect_server: str) -> None:
+def test_demo_competition(role_env: Path) -> None:
     summary = demo_flow(project=str(role_env), epochs=6)
     accounts = account.from_mnemonic(DEV_MNEMONIC)
     board = summary["leaderboard"]
@@ -51,13 +51,7 @@ def test_demo_competition(role_env: Path, prefect_server: str) -> None:
 
     # Prefect: the miners published the leaderboard as a table artifact.
     key = f"leaderboard-{summary['competition'].lower()[2:12]}"
-    # (The client of Prefect 3.8.8 sends nulls its own server refuses: ask the API directly.)
-    found = httpx.post(
-        f"{prefect_server}/artifacts/filter",
-        json={"artifacts": {"key": {"any_": [key]}}, "flow_runs": {}, "task_runs": {},
-              "limit": 10, "offset": 0, "sort": "UPDATED_DESC"},
-        timeout=30,
-    ).json()  # fmt: skip
-    assert found and found[0]["type"] == "table"
-    assert any(row["submission"] == best["submission_id"] for row in json.loads(found[0]["data"]))
+    artifact = Artifact.get(key)
+    assert artifact is not None and artifact.type == "table"
+    assert any(row["submission"] == best["submission_id"] for row in json.loads(artifact.data))
     assert (Path(load_settings().state_dir) / "demo-summary.json").is_file()
