@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import os
 import tempfile
 import warnings
@@ -174,6 +175,13 @@ def _is_keras_model(model: Any) -> bool:
 def _quiet() -> Any:
     # The exporters print progress to stdout and warn about their own internals: a user asked
     # for a file, not a transcript of things they cannot act on.
-    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)
-        yield
+    # torch's exporter also logs a warning per missing torchvision op, on every export.
+    torch_onnx = logging.getLogger("torch.onnx")
+    level = torch_onnx.level
+    torch_onnx.setLevel(logging.ERROR)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            yield
+    finally:
+        torch_onnx.setLevel(level)
