@@ -67,6 +67,15 @@ class Game:
     def reveal_key(self) -> None:
         self.competition.reveal_test_key(self.key, sender=self.host)
 
+    def open_with(self, *owners: LocalAccount) -> list[int]:
+        """One model per owner submitted and revealed, the key revealed; return the ids."""
+        ids = [self.submit(who) for who in owners]
+        self.to_reveal()
+        for sid, who in zip(ids, owners, strict=True):
+            self.reveal(sid, who)
+        self.reveal_key()
+        return ids
+
     # miners
     def commit_votes(self, miner: LocalAccount, scores: Mapping[int, int]) -> None:
         ids = sorted(scores)

@@ -150,11 +150,7 @@ def test_no_quorum_refunds_everyone(
 ) -> None:
     game = create_game(quorum=3)
     c1, c2, _ = competitors
-    a, b = game.submit(c1), game.submit(c2)
-    game.to_reveal()
-    game.reveal(a, c1)
-    game.reveal(b, c2)
-    game.reveal_key()
+    a, b = game.open_with(c1, c2)
     game.play_votes({m: {a: 100, b: 200} for m in miners[:2]})
     game.settle_all(anyone)
     comp = game.competition
@@ -180,11 +176,7 @@ def test_minority_of_wrong_votes_is_outvoted_and_slashed(
 ) -> None:
     game = create_game(quorum=3)
     c1, c2, _ = competitors
-    a, b = game.submit(c1), game.submit(c2)
-    game.to_reveal()
-    game.reveal(a, c1)
-    game.reveal(b, c2)
-    game.reveal_key()
+    a, b = game.open_with(c1, c2)
     honest, liar = miners[:3], miners[3]
     votes = {m: {a: 200, b: 300} for m in honest}
     votes[liar] = {a: 360, b: 10}  # pushes the loser up and the winner down
@@ -261,10 +253,7 @@ def test_miner_who_never_reveals_is_slashed(
 ) -> None:
     game = create_game()
     c1 = competitors[0]
-    a = game.submit(c1)
-    game.to_reveal()
-    game.reveal(a, c1)
-    game.reveal_key()
+    (a,) = game.open_with(c1)
     for m in miners[:3]:
         game.competition.register_miner(sender=m)
     game.to_vote_commit()
@@ -300,10 +289,7 @@ def test_single_miner_validates_with_quorum_one(
 ) -> None:
     game = create_game(quorum=1)
     c1 = competitors[0]
-    a = game.submit(c1)
-    game.to_reveal()
-    game.reveal(a, c1)
-    game.reveal_key()
+    (a,) = game.open_with(c1)
     game.play_votes({miners[0]: {a: 42}})
     game.settle_all(anyone)
     pool = PRIZE + FEE
@@ -323,10 +309,7 @@ def test_no_miners_at_all_refunds(
 ) -> None:
     game = create_game()
     c1 = competitors[0]
-    a = game.submit(c1)
-    game.to_reveal()
-    game.reveal(a, c1)
-    game.reveal_key()
+    (a,) = game.open_with(c1)
     game.to_settle()
     game.settle_all(anyone)
     assert game.competition.summary().outcome == Outcome.NO_WINNER

@@ -265,11 +265,7 @@ def test_vote_reveal_checks(
     game = create_game()
     comp = game.competition
     c1, c2, _ = competitors
-    a, b = game.submit(c1), game.submit(c2)
-    game.to_reveal()
-    game.reveal(a, c1)
-    game.reveal(b, c2)
-    game.reveal_key()
+    a, b = game.open_with(c1, c2)
     for m in miners:
         comp.register_miner(sender=m)
     comp.register_miner(sender=c1)  # a competitor may mine, but not score itself
@@ -336,11 +332,7 @@ def test_settlement_checks(
     game = create_game()
     comp = game.competition
     c1, c2, _ = competitors
-    a, b = game.submit(c1), game.submit(c2)
-    game.to_reveal()
-    game.reveal(a, c1)
-    game.reveal(b, c2)
-    game.reveal_key()
+    a, b = game.open_with(c1, c2)
     with raises("SettlementTooEarly"):
         comp.settle([a], sender=anyone)
     with raises("SettlementTooEarly"):
