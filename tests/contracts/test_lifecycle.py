@@ -309,7 +309,7 @@ def test_no_miners_at_all_refunds(
 ) -> None:
     game = create_game()
     c1 = competitors[0]
-    (a,) = game.open_with(c1)
+    game.open_with(c1)
     game.to_settle()
     game.settle_all(anyone)
     assert game.competition.summary().outcome == Outcome.NO_WINNER
