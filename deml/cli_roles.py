@@ -299,7 +299,13 @@ def serve(
         f"Prefect server {'started' if started else 'running'}: UI at http://127.0.0.1:{port}"
     )
     os.environ["PREFECT_API_URL"] = api
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
     from flows.miner import miner_flow
 
     out.print(f"serving the miner flow for account {account} every {interval} s (Ctrl-C to stop)")
-    miner_flow.serve(name=f"miner-{account}", interval=interval, parameters={"account": account})
+    # Prefect reads its settings once, at import: the environment alone may come too late.
+    with temporary_settings(updates={PREFECT_API_URL: api}):
+        miner_flow.serve(
+            name=f"miner-{account}", interval=interval, parameters={"account": account}
+        )

@@ -1,0 +1,58 @@
+"""`deml serve`: a local Prefect server, and the miner deployment running on its schedule."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from deml.localnode import NodeInfo
+from tests.conftest import ROOT, free_port
+
+
+def test_serve_runs_the_miner_on_its_interval(tmp_path: Path, anvil_node: NodeInfo) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DEML_", "PREFECT_"))}
+    env.update(
+        DEML_STATE_DIR=str(tmp_path / "state"),
+        DEML_RPC_URL=anvil_node.url,
+        DEML_CONFIG_DIR=str(ROOT / "configs"),
+        # The server's scheduler looks for due runs every 60 s by default.
+        PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS="2",
+    )
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "deml.cli", "serve", "--port", str(port), "--interval", "5"],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )  # fmt: skip
+    api = f"http://127.0.0.1:{port}/api"
+    try:
+        completed: list[dict] = []
+        deadline = time.monotonic() + 150
+        while len(completed) < 2 and time.monotonic() < deadline:
+            time.sleep(3)
+            try:
+                # (The scheduler also books runs ahead: ask for the completed ones.)
+                query = {"flow_runs": {"state": {"type": {"any_": ["COMPLETED"]}}}, "limit": 50}
+                completed = httpx.post(f"{api}/flow_runs/filter", json=query, timeout=10).json()
+            except httpx.HTTPError:
+                continue  # the server is still starting
+        if len(completed) < 2:
+            os.killpg(serve.pid, signal.SIGINT)
+            output = serve.communicate(timeout=30)[0].decode(errors="replace")
+            raise AssertionError(f"the scheduled miner runs did not complete:\n{output[-3000:]}")
+        deployments = httpx.post(f"{api}/deployments/filter", json={}, timeout=10).json()
+        assert [d["name"] for d in deployments] == ["miner-4"]
+        assert deployments[0]["schedules"][0]["schedule"]["interval"] == 5
+        assert all(r["deployment_id"] == deployments[0]["id"] for r in completed)
+    finally:
+        os.killpg(serve.pid, signal.SIGINT)
+        serve.wait(timeout=30)
+        pid_file = tmp_path / "state" / "prefect" / "server.pid"
+        if pid_file.is_file():  # the server outlives `serve` on purpose; the test stops it
+            os.kill(int(pid_file.read_text()), signal.SIGTERM)
