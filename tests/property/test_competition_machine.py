@@ -40,7 +40,7 @@ TEST_SET = 50
 STEP = 100
 FEE, STAKE = 1_000, 5_000
 # Steps per example: enough to reach finalization often (the teardown plays out the rest).
-STEPS = 20
+STEPS = 12
 
 
 @dataclass
