@@ -55,12 +55,12 @@ test: setup
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$status
 
 lint: setup
-	$(VENV)/bin/ruff check deml tests
-	$(VENV)/bin/ruff format --check deml tests
+	$(VENV)/bin/ruff check deml tasks flows bench tests
+	$(VENV)/bin/ruff format --check deml tasks flows bench tests
 
 format: setup
-	$(VENV)/bin/ruff format deml tests
-	$(VENV)/bin/ruff check --fix deml tests
+	$(VENV)/bin/ruff format deml tasks flows bench tests
+	$(VENV)/bin/ruff check --fix deml tasks flows bench tests
 
 clean:
 	rm -rf $(VENV) .slither node_modules .deml .pytest_cache .hypothesis
