@@ -106,6 +106,12 @@ def fetch_test_split(
         raise MinerError("the manifest's test split is not the one the competition names")
     datapackage.decrypt_test(folder / manifest["files"]["test"]["path"], key.hex(), plain)
     x, y = read_npz(plain, str(plain))
+    size = comp.params().test_set_size
+    if len(y) != size:
+        # Scores above the declared size would revert the vote and cost the stake: a miner
+        # that has not committed keeps its stake, so it stops here instead.
+        plain.unlink()
+        raise MinerError(f"the test split has {len(y)} rows but the competition declares {size}")
     return x, y, ModelSpec.from_manifest(manifest)
 
 

@@ -160,3 +160,33 @@ def test_anvil_restarted_from_its_state_file_mid_competition(tmp_path: Path) -> 
         assert chain.balance(comp.address) == 0
     finally:
         node.stop()
+
+
+def test_miner_refuses_a_test_split_of_another_size(role_env: Path) -> None:
+    """A host who declares fewer test rows than it publishes cannot make miners vote scores
+    that would revert (and cost their stake): the miner stops before committing."""
+    from deml import crypto, datapackage
+    from deml.settings import load_settings
+    from deml.storage import storage_from_settings
+
+    settings = load_settings()
+    manifest = datapackage.prepare(role_env, settings.state_dir)
+    cids = datapackage.publish(role_env / datapackage.PACKAGE_DIR, storage_from_settings(settings))
+    key = crypto.KeyStore(settings.state_dir).load(manifest["name"], manifest["version"])
+    chain = Chain.connect(
+        settings.active_network.rpc_url, account.from_mnemonic(DEV_MNEMONIC), dev=True
+    )
+    factory = CompetitionFactory.deploy(chain)
+    declared = manifest["counts"]["test"] - 1
+    params = default_params(chain, key, test_set_size=declared)
+    comp = factory.create(
+        params, str(cids["manifest"]), str(cids["test"]), prize=1, sender=chain.accounts[0]
+    )
+    chain.travel_to(params.submit_deadline)
+    comp.reveal_test_key(key, sender=chain.accounts[0])
+    book = miner.MinerBook(settings.state_dir, comp.address, chain.accounts[4].address)
+    created = factory.created(comp.address)
+    with pytest.raises(
+        miner.MinerError, match=rf"has {declared + 1} rows but the competition declares {declared}"
+    ):
+        miner.fetch_test_split(comp, created, storage_from_settings(settings), book)
