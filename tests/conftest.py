@@ -82,7 +82,8 @@ def migrated_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-PIPELINE_FILES = ["dvc.yaml", "params.yaml", "data/.gitignore"]
+# .gitignore too: DVC refuses to run when git ignores dvc.lock, as a fresh clone would show.
+PIPELINE_FILES = ["dvc.yaml", "params.yaml", "data/.gitignore", ".gitignore"]
 
 
 def make_project(repo: Path) -> Path:

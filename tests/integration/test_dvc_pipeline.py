@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,9 +14,7 @@ import yaml
 from typer.testing import CliRunner
 
 from deml.cli_data import data_app
-
-ROOT = Path(__file__).resolve().parents[2]
-PIPELINE_FILES = ["dvc.yaml", "params.yaml", "data/.gitignore"]
+from tests.conftest import ROOT, make_project
 
 app = typer.Typer()
 app.add_typer(data_app, name="data")
@@ -27,19 +23,13 @@ app.add_typer(data_app, name="data")
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A new git + DVC repo holding the pipeline and the deml sources its stages depend on."""
-    repo = tmp_path / "project"
-    for name in PIPELINE_FILES:
-        (repo / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(ROOT / name, repo / name)
-    shutil.copytree(ROOT / "deml", repo / "deml", ignore=shutil.ignore_patterns("__pycache__"))
+    repo = make_project(tmp_path / "project")
     for key in [k for k in os.environ if k.startswith("DEML_")]:
         monkeypatch.delenv(key)
     monkeypatch.setenv("DEML_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("DEML_CONFIG_DIR", str(ROOT / "configs"))
     monkeypatch.setenv("DVC_NO_ANALYTICS", "1")
     monkeypatch.chdir(repo)
-    subprocess.run(["git", "init", "-q"], check=True)
-    subprocess.run([sys.executable, "-m", "dvc", "init", "-q"], check=True)
     return repo
 
 
