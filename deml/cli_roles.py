@@ -209,7 +209,7 @@ def claim(address: Address, account: Account = 0) -> None:
     who = chain.accounts[account]
     amount = settlement.claim_if_owed(Competition(chain, address), who)
     out.print(
-        f"{who.address} claimed {amount / 1e18:.6f} ETH"
+        f"{who.address} claimed {_ether(amount)}"
         if amount
         else f"{who.address}: nothing to claim now"
     )
@@ -245,6 +245,11 @@ def demo(
     )
 
 
+def _ether(wei: int) -> str:
+    """Ether to six places; amounts too small for that (rounding dust) in wei."""
+    return f"{wei / 10**18:.6f} ETH" if wei >= 10**12 else f"{wei} wei"
+
+
 def _report(address: str) -> dict[str, Any]:
     return report(Competition(connect(_settings()), address))
 
@@ -274,9 +279,9 @@ def _print_report(r: dict[str, Any]) -> None:
     if r["winner"]:
         out.print(f"winner: submission {r['winner']['submission_id']} by {r['winner']['address']}")
     if r["payouts"]:
-        paid = Table("account", "ETH", title="payouts")
+        paid = Table("account", "amount", title="payouts")
         for account, wei in r["payouts"].items():
-            paid.add_row(account, f"{wei / 1e18:.6f}")
+            paid.add_row(account, _ether(wei))
         out.print(paid)
     if r["slashed"]:
         out.print("slashed: " + ", ".join(r["slashed"]))
