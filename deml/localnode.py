@@ -31,6 +31,7 @@ START_TIMEOUT_S = 20
 STOP_TIMEOUT_S = 10
 # Dump the chain every second too, not only on exit, so a killed node loses at most a second.
 STATE_INTERVAL_S = 1
+KEPT_STATES = 256
 _ARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
 
 
@@ -95,6 +96,9 @@ class LocalNode:
             "--chain-id", str(chain_id),
             "--mnemonic", mnemonic,
             "--hardfork", HARDFORK,
+            # Keep recent states in memory only: by default anvil writes every old state to
+            # ~/.foundry/anvil/tmp, megabytes a block, until the disk is full.
+            "--prune-history", str(KEPT_STATES),
         ]  # fmt: skip
         if persist:
             # Every dump writes the whole chain: a throwaway node (tests) skips it.
