@@ -275,12 +275,15 @@ class CompetitionFactory:
         return found[0]
 
     def competitions(
-        self, from_block: int = 0, competition: str | None = None
+        self,
+        from_block: int = 0,
+        competition: str | None = None,
+        to_block: int | str = "latest",
     ) -> list[CreatedCompetition]:
         """Every competition this factory created (or just `competition`), oldest first."""
         filters = {} if competition is None else {"competition": to_checksum_address(competition)}
         logs = self.contract.events.CompetitionCreated().get_logs(
-            from_block=from_block, argument_filters=filters
+            from_block=from_block, to_block=to_block, argument_filters=filters
         )
         return [
             CreatedCompetition(

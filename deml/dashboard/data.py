@@ -8,7 +8,7 @@ answers are the dataclasses of deml.dashboard.views.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
@@ -116,25 +116,6 @@ def _timeline(phase: Phase, params: Params, key_revealed: bool) -> list[Timeline
     return steps
 
 
-def _created(log: Any) -> CreatedCompetition:
-    """A CompetitionCreated log as the binding's record."""
-    # NOTE: CompetitionFactory.competitions() cannot be used yet: web3 decodes the event's
-    # params tuple as a mapping, which the binding's _params() reads as a sequence.
-    args = log["args"]
-    raw = args["params"]
-    values = list(raw.values()) if isinstance(raw, Mapping) else list(raw)
-    values[-1] = bytes(values[-1])
-    return CreatedCompetition(
-        address=str(args["competition"]),
-        host=str(args["host"]),
-        dataset_cid=str(args["datasetCid"]),
-        test_cid=str(args["testCid"]),
-        prize=int(args["prize"]),
-        params=Params(*values),
-        block_number=int(log["blockNumber"]),
-    )
-
-
 def _accuracy(score: int | None, test_set_size: int) -> float | None:
     return None if score is None or test_set_size == 0 else score / test_set_size
 
@@ -201,8 +182,7 @@ class ReadModel:
         factory = self._factory_binding()
 
         def fetch(first: int, last: int) -> list[CreatedCompetition]:
-            event = factory.contract.events.CompetitionCreated()
-            return [_created(log) for log in event.get_logs(from_block=first, to_block=last)]
+            return factory.competitions(from_block=first, to_block=last)
 
         created = self._cache.logs(("created", factory.address), fetch)
         return {c.address: c for c in created}
