@@ -4,19 +4,22 @@
 memory, CPU-time and wall-clock limits and a clean environment. A model that fails anything
 scores 0 correct, with the reason recorded, so honest miners still agree on the integer.
 The test labels never enter the sandbox: the child returns predictions, the caller counts.
+Models are scored several at a time, one per core, from one call or from several threads.
 """
 
 from __future__ import annotations
 
 import atexit
+import collections
 import contextlib
 import hashlib
+import os
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +28,8 @@ import numpy as np
 
 from deml import codec, inference
 from deml.exceptions import DemlError
-from deml.sandbox import FrameError, read_exact, read_frame, write_frame
+from deml.frames import FrameError
+from deml.sandbox_connection import Connection, Reply, ServerLost
 from deml.spec import ModelSpec, SpecError
 
 BATCH_SIZE = inference.BATCH_SIZE
@@ -44,8 +48,9 @@ _STARTUP_SECONDS = 60.0
 # presumed stuck and restarted.
 _SERVER_GRACE_SECONDS = 15.0
 _CACHED_TEST_SETS = 4
-# Children forked and warmed up ahead of the jobs, on otherwise idle cores.
-SPARES = 2
+# Children kept forked and warmed up while the sandbox is idle, ready for a burst of models.
+SPARES = 24
+MAX_SPARES = 256
 
 
 class SandboxError(DemlError, RuntimeError):
@@ -65,12 +70,14 @@ class Limits:
 
 @dataclass(frozen=True)
 class ScoreResult:
-    """A model's score: `correct` of `total`, or 0 and the `error` that stopped it."""
+    """A model's score: `correct` of `total`, or 0 and the `error` that stopped it; `pid` is
+    the process that ran it (none when it was refused before reaching one)."""
 
     correct: int
     total: int
     error: str | None
     seconds: float
+    pid: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -81,20 +88,41 @@ class ScoreResult:
         return self.correct / self.total if self.total else 0.0
 
 
+def default_workers() -> int:
+    """Models scored at a time: one per core this process may use (each child uses one)."""
+    return max(1, len(os.sched_getaffinity(0)))
+
+
 class Sandbox:
-    """A fork server that scores each model in its own limited child process."""
+    """A fork server that scores each model in its own limited child process.
+
+    Several models are scored at a time (`workers`, one per core by default), from one call
+    (`score_all`) or from several threads. `spares` children are kept forked and warmed up
+    while the sandbox is idle, so that a burst of models pays neither for `fork` nor for a
+    fresh process's first-use costs.
+    """
 
     def __init__(
-        self, limits: Limits = Limits(), workdir: Path | None = None, spares: int = SPARES
+        self,
+        limits: Limits = Limits(),
+        workdir: Path | None = None,
+        spares: int = SPARES,
+        workers: int | None = None,
     ) -> None:
+        if not 0 <= spares <= MAX_SPARES:
+            raise ValueError(f"spares must be 0..{MAX_SPARES}, not {spares}")
+        if workers is not None and workers < 1:
+            raise ValueError(f"workers must be at least 1, not {workers}")
         self.limits = limits
         self.spares = spares
+        self.workers = workers or default_workers()
         self._own_dir = workdir is None
         self._dir = Path(workdir or tempfile.mkdtemp(prefix="deml-sandbox-"))
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._lock = threading.Lock()
+        self._conn: Connection | None = None
+        self._start_lock = threading.Lock()
+        self._files_lock = threading.Lock()
         self._test_sets: dict[str, Path] = {}
-        self.pid: int | None = None
+        self._in_use: collections.Counter[str] = collections.Counter()
 
     def __enter__(self) -> Sandbox:
         self.start()
@@ -103,51 +131,35 @@ class Sandbox:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @property
+    def pid(self) -> int | None:
+        """The fork server's process id, while it runs."""
+        return self._conn.pid if self._conn is not None else None
+
     def start(self) -> None:
         """Start the fork server (ONNX Runtime loads once, here) unless it runs already."""
-        if self._proc is not None and self._proc.poll() is None:
-            return
-        self._dir.mkdir(parents=True, exist_ok=True)
-        root = str(Path(__file__).resolve().parents[1])
-        # -I: no user site, no PYTHON* variables, no current directory on sys.path.
-        boot = (
-            f"import sys; sys.path.insert(0, {root!r}); import deml.sandbox as s;"
-            f" s.main({int(self.spares)})"
-        )
-        with open(self._dir / "sandbox.log", "ab") as log:
-            self._proc = subprocess.Popen(
-                [sys.executable, "-I", "-c", boot],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=log,
-                env=SANDBOX_ENV,
-                cwd=self._dir,
-                close_fds=True,
-            )
-        try:
-            ready = read_frame(self._stdout(), time.monotonic() + _STARTUP_SECONDS)
-            self.pid = int(ready["pid"])
-        except (FrameError, TimeoutError, ValueError, KeyError) as exc:
-            self._kill()
-            raise SandboxError(
-                f"the scoring sandbox did not start; see {self._dir / 'sandbox.log'}"
-            ) from exc
+        self._connection()
 
     def close(self) -> None:
         """Stop the fork server and remove its files."""
-        if self._proc is not None:
-            with contextlib.suppress(OSError):
-                self._proc.stdin.close()  # type: ignore[union-attr]
-            try:
-                self._proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self._kill()
-            self._proc = None
+        with self._start_lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
         if self._own_dir:
             for path in self._dir.glob("*"):
                 path.unlink(missing_ok=True)
             with contextlib.suppress(OSError):
                 self._dir.rmdir()
+
+    def wait_ready(self) -> int:
+        """Block until the server is idle with its spares forked and warm; their number."""
+        conn = self._connection()
+        try:
+            header, _ = conn.wait(conn.request({"op": "sync"}), _STARTUP_SECONDS)
+        except ServerLost as exc:
+            raise SandboxError(f"the scoring sandbox stopped answering ({exc})") from exc
+        return int(header.get("spares", 0))
 
     def score(
         self,
@@ -170,27 +182,55 @@ class Sandbox:
         *,
         batch_size: int = BATCH_SIZE,
     ) -> list[ScoreResult]:
-        """Score each payload on one test set (written once), each in its own child process."""
-        x, y, spec = check_test_set(x, y, spec)
-        results = []
-        with self._lock:
-            self.start()
-            x_file = self._test_set_file(x)
-            for payload in payloads:
-                predictions, error, seconds = self._run(payload, x_file, len(x), spec, batch_size)
-                correct = 0 if predictions is None else int(np.count_nonzero(predictions == y))
-                results.append(ScoreResult(correct, len(y), error, seconds))
-        return results
+        """Score each payload on one test set (written once), each in its own child process.
 
-    def _run(
-        self, payload: bytes, x_file: Path, samples: int, spec: ModelSpec, batch_size: int
-    ) -> tuple[np.ndarray | None, str | None, float]:
-        if len(payload) > self.limits.max_payload_bytes:
-            # Refused on its size alone: no need to hand it to a sandbox.
-            too_large = codec.PayloadTooLarge(len(payload), self.limits.max_payload_bytes)
-            return None, f"PayloadTooLarge: {too_large}", 0.0
-        job = {
-            "payload_bytes": len(payload),
+        Raises SandboxError if the fork server itself fails twice: that is never the model's
+        doing (no model runs in it), so no model is scored 0 for it.
+        """
+        x, y, spec = check_test_set(x, y, spec)
+        payloads = list(payloads)
+        results: list[ScoreResult | None] = [None] * len(payloads)
+        todo = []
+        for i, payload in enumerate(payloads):
+            if len(payload) > self.limits.max_payload_bytes:
+                # Refused on its size alone: no need to hand it to a sandbox.
+                error = codec.PayloadTooLarge(len(payload), self.limits.max_payload_bytes)
+                results[i] = ScoreResult(0, len(y), f"PayloadTooLarge: {error}", 0.0)
+            else:
+                todo.append(i)
+        with self._test_set_file(x) as x_file:
+            job = self._job(x_file, len(x), spec, batch_size)
+            for attempt in range(2):
+                if not todo:
+                    break
+                conn = self._connection()
+                lost: list[int] = []
+                replies: list[tuple[int, Reply | None]] = []
+                for i in todo:
+                    try:
+                        replies.append((i, conn.request(job, payloads[i])))
+                    except ServerLost:
+                        replies.append((i, None))
+                for i, reply in replies:
+                    try:
+                        if reply is None:
+                            raise ServerLost("the server was gone before the job was sent")
+                        header, data = conn.wait(reply, self._silence())
+                    except ServerLost as exc:
+                        # The server failed, not the model (which never runs in it): restart
+                        # it and try once more, so that a hiccup here scores no honest model 0.
+                        failure, lost = exc, [*lost, i]
+                        continue
+                    results[i] = _result(header, data, y, spec)
+                if lost:
+                    self._restart(conn)
+                    if attempt == 1:
+                        raise SandboxError(f"the scoring sandbox failed twice ({failure})")
+                todo = lost
+        return [r for r in results if r is not None]
+
+    def _job(self, x_file: Path, samples: int, spec: ModelSpec, batch_size: int) -> dict[str, Any]:
+        return {
             "x": str(x_file),
             "samples": samples,
             "input_shape": list(spec.input_shape),
@@ -202,62 +242,96 @@ class Sandbox:
             "max_payload_bytes": self.limits.max_payload_bytes,
             "max_model_bytes": self.limits.max_model_bytes,
         }
-        started = time.monotonic()
-        failure: Exception | None = None
-        for _ in range(2):
-            try:
-                self.start()
-                return self._exchange(job, payload, samples, spec.num_classes)
-            except (FrameError, TimeoutError, OSError, ValueError, SandboxError) as exc:
-                # The server failed, not the model (which never runs in it): restart it and
-                # try once more, so that a hiccup here does not score an honest model 0.
-                self._kill()
-                failure = exc
-        return None, f"the scoring sandbox failed twice ({failure!r})", time.monotonic() - started
 
-    def _exchange(
-        self, job: dict[str, Any], payload: bytes, samples: int, num_classes: int
-    ) -> tuple[np.ndarray | None, str | None, float]:
-        assert self._proc is not None and self._proc.stdin is not None
-        write_frame(self._proc.stdin.fileno(), job, payload)
-        deadline = time.monotonic() + self.limits.wall_seconds + _SERVER_GRACE_SECONDS
-        reply = read_frame(self._stdout(), deadline)
-        seconds = float(reply.get("seconds", 0.0))
-        if not reply.get("ok"):
-            return None, str(reply.get("error") or "failed without a reason"), seconds
-        raw = read_exact(self._stdout(), 8 * samples, deadline)
-        predictions = np.frombuffer(raw, dtype="<i8").astype(np.int64)
-        if predictions.min(initial=0) < 0 or predictions.max(initial=0) >= num_classes:
-            return None, "predictions out of the class range", seconds
-        return predictions, None, seconds
+    def _silence(self) -> float:
+        # A running model answers within its wall-clock limit: a server quiet for longer than
+        # that (plus a grace) while jobs are out is presumed stuck.
+        return self.limits.wall_seconds + _SERVER_GRACE_SECONDS
 
-    def _test_set_file(self, x: np.ndarray) -> Path:
-        # Written once per test set as raw float32 (no pickle, no parsing), read by every child.
+    def _connection(self) -> Connection:
+        with self._start_lock:
+            if self._conn is not None and self._conn.alive:
+                return self._conn
+            if self._conn is not None:
+                self._conn.kill()
+                self._conn = None
+            self._conn = self._spawn()
+            return self._conn
+
+    def _restart(self, conn: Connection) -> None:
+        with self._start_lock:
+            if self._conn is conn:
+                conn.kill()
+                self._conn = None
+
+    def _spawn(self) -> Connection:
+        self._dir.mkdir(parents=True, exist_ok=True)
+        root = str(Path(__file__).resolve().parents[1])
+        # -I: no user site, no PYTHON* variables, no current directory on sys.path.
+        boot = (
+            f"import sys; sys.path.insert(0, {root!r}); import deml.sandbox as s;"
+            f" s.main({int(self.spares)}, {int(self.workers)})"
+        )
+        with open(self._dir / "sandbox.log", "ab") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-I", "-c", boot],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                env=SANDBOX_ENV,
+                cwd=self._dir,
+                close_fds=True,
+            )
+        try:
+            # Room for every worker's job plus as many queued, so that none waits on this pipe.
+            return Connection(proc, 2 * self.workers + 2, _STARTUP_SECONDS)
+        except (FrameError, TimeoutError, ValueError, KeyError) as exc:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            proc.wait()
+            raise SandboxError(
+                f"the scoring sandbox did not start; see {self._dir / 'sandbox.log'}"
+            ) from exc
+
+    @contextlib.contextmanager
+    def _test_set_file(self, x: np.ndarray) -> Iterator[Path]:
+        # Written once per test set as raw float32 (no pickle, no parsing), read by every child;
+        # never removed while a call still scores on it.
         digest = hashlib.blake2b(x.data, digest_size=16)
         digest.update(repr((x.shape, x.dtype.str)).encode())
         key = digest.hexdigest()
-        if key not in self._test_sets:
-            if len(self._test_sets) >= _CACHED_TEST_SETS:
-                oldest = next(iter(self._test_sets))
-                self._test_sets.pop(oldest).unlink(missing_ok=True)
-            path = self._dir / f"x-{key}.f32"
-            path.write_bytes(x.astype("<f4", copy=False).tobytes())
-            self._test_sets[key] = path
-        return self._test_sets[key]
+        with self._files_lock:
+            if key not in self._test_sets:
+                for old in [k for k in self._test_sets if not self._in_use[k]]:
+                    if len(self._test_sets) < _CACHED_TEST_SETS:
+                        break
+                    self._test_sets.pop(old).unlink(missing_ok=True)
+                path = self._dir / f"x-{key}.f32"
+                path.write_bytes(x.astype("<f4", copy=False).tobytes())
+                self._test_sets[key] = path
+            self._in_use[key] += 1
+        try:
+            yield self._test_sets[key]
+        finally:
+            with self._files_lock:
+                self._in_use[key] -= 1
 
-    def _stdout(self) -> int:
-        assert self._proc is not None and self._proc.stdout is not None
-        return self._proc.stdout.fileno()
 
-    def _kill(self) -> None:
-        if self._proc is not None:
-            with contextlib.suppress(ProcessLookupError):
-                self._proc.kill()
-            self._proc.wait()
-            for pipe in (self._proc.stdin, self._proc.stdout):
-                with contextlib.suppress(OSError):
-                    pipe.close()  # type: ignore[union-attr]
-            self._proc = None
+def _result(header: dict[str, Any], data: bytes, y: np.ndarray, spec: ModelSpec) -> ScoreResult:
+    seconds = float(header.get("seconds", 0.0))
+    pid = int(header["pid"]) if isinstance(header.get("pid"), int) else None
+
+    def failed(error: str) -> ScoreResult:
+        return ScoreResult(0, len(y), error, seconds, pid)
+
+    if not header.get("ok"):
+        return failed(str(header.get("error") or "failed without a reason"))
+    if len(data) != 8 * len(y):
+        return failed(f"the sandbox sent {len(data):,} bytes of predictions for {len(y):,} samples")
+    predictions = np.frombuffer(data, dtype="<i8")
+    if predictions.min(initial=0) < 0 or predictions.max(initial=0) >= spec.num_classes:
+        return failed("predictions out of the class range")
+    return ScoreResult(int(np.count_nonzero(predictions == y)), len(y), None, seconds, pid)
 
 
 def check_test_set(
@@ -285,12 +359,13 @@ _default: Sandbox | None = None
 _default_lock = threading.Lock()
 
 
-def default_sandbox() -> Sandbox:
-    """The process's shared fork server, started on first use and stopped at exit."""
+def default_sandbox(spares: int = SPARES, workers: int | None = None) -> Sandbox:
+    """The process's shared fork server, started on first use and stopped at exit (the first
+    call's `spares` and `workers` hold for the life of the process)."""
     global _default
     with _default_lock:
         if _default is None:
-            _default = Sandbox()
+            _default = Sandbox(spares=spares, workers=workers)
             atexit.register(_default.close)
         return _default
 

@@ -1,0 +1,58 @@
+"""Frames on the scoring sandbox's pipes: a 4-byte big-endian length, a JSON object, then the
+raw bytes the object announces (a payload, int64 predictions). Nothing is pickled."""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import struct
+import time
+from typing import Any
+
+_LENGTH = struct.Struct(">I")
+MAX_FRAME_JSON = 64 * 1024
+
+
+class FrameError(RuntimeError):
+    """A pipe closed early, timed out, or carried a malformed frame."""
+
+
+def pack_frame(header: dict[str, Any], data: bytes = b"") -> bytes:
+    """One frame's bytes: length, JSON header, raw bytes."""
+    blob = json.dumps(header).encode()
+    return _LENGTH.pack(len(blob)) + blob + data
+
+
+def write_frame(fd: int, header: dict[str, Any], data: bytes = b"") -> None:
+    """Send one frame, blocking until the pipe has taken all of it."""
+    view = memoryview(pack_frame(header, data))
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def read_frame(fd: int, deadline: float | None = None) -> dict[str, Any]:
+    """Receive one frame's JSON header (its raw bytes follow: read them with `read_exact`)."""
+    (size,) = _LENGTH.unpack(read_exact(fd, _LENGTH.size, deadline))
+    if size > MAX_FRAME_JSON:
+        raise FrameError(f"frame header of {size:,} bytes is over {MAX_FRAME_JSON:,}")
+    header = json.loads(read_exact(fd, size, deadline))
+    if not isinstance(header, dict):
+        raise FrameError("frame header is not a JSON object")
+    return header
+
+
+def read_exact(fd: int, size: int, deadline: float | None = None) -> bytes:
+    """Exactly `size` bytes from `fd`, or FrameError at EOF or at the deadline."""
+    chunks, got = [], 0
+    while got < size:
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                raise TimeoutError
+        chunk = os.read(fd, min(size - got, 1 << 20))
+        if not chunk:
+            raise FrameError(f"pipe closed after {got:,} of {size:,} bytes")
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)

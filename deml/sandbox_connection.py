@@ -1,0 +1,128 @@
+"""The client's side of the scoring fork server's pipes (`deml.sandbox`).
+
+Requests go out on the server's stdin; one reader thread routes the replies, which come back in
+the order the models finish, to the callers waiting for them. If the server dies or goes quiet,
+every caller still waiting learns it (`ServerLost`) instead of hanging.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import subprocess
+import threading
+import time
+from typing import Any
+
+from deml.frames import read_exact, read_frame, write_frame
+
+
+class ServerLost(RuntimeError):
+    """The fork server died or stopped answering before it replied."""
+
+
+class Reply:
+    """One request's answer, filled in by the connection's reader thread."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.sent = time.monotonic()
+        self.header: dict[str, Any] = {}
+        self.data = b""
+        self.failure: BaseException | None = None
+
+
+class Connection:
+    """One running fork server: requests go out on its stdin, a reader thread routes the replies
+    (which come back in the order the models finish) to the callers waiting for them."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], window: int, startup_seconds: float) -> None:
+        """Wait for the server's "ready" (FrameError or TimeoutError if it does not come)."""
+        assert proc.stdin is not None and proc.stdout is not None
+        self.proc = proc
+        self._stdin, self._stdout = proc.stdin.fileno(), proc.stdout.fileno()
+        ready = read_frame(self._stdout, time.monotonic() + startup_seconds)
+        self.pid = int(ready["pid"])
+        self.failure: BaseException | None = None
+        self.last_heard = time.monotonic()
+        self._lock = threading.Lock()
+        self._pending: dict[int, Reply] = {}
+        self._ids = itertools.count(1)
+        # Bounds the jobs queued in the server (each holds its payload in memory).
+        self._window = threading.Semaphore(window)
+        self._reader = threading.Thread(target=self._read, name="deml-sandbox-replies", daemon=True)
+        self._reader.start()
+
+    @property
+    def alive(self) -> bool:
+        return self.failure is None and self.proc.poll() is None
+
+    def request(self, header: dict[str, Any], payload: bytes = b"") -> Reply:
+        """Send a request; its reply arrives later (`wait`). Raises ServerLost."""
+        self._window.acquire()
+        reply = Reply()
+        with self._lock:
+            if self.failure is not None:
+                self._window.release()
+                raise ServerLost(repr(self.failure))
+            request_id = next(self._ids)
+            self._pending[request_id] = reply
+            try:
+                frame = {**header, "id": request_id, "payload_bytes": len(payload)}
+                write_frame(self._stdin, frame, payload)
+            except OSError as exc:
+                self._fail(exc)
+        return reply
+
+    def wait(self, reply: Reply, silence: float) -> tuple[dict[str, Any], bytes]:
+        """The reply's header and data; ServerLost if the server went `silence` seconds
+        without a word while this request was out (it is then killed)."""
+        while not reply.done.wait(timeout=min(1.0, silence)):
+            if time.monotonic() - max(self.last_heard, reply.sent) > silence:
+                self.kill()
+        if reply.failure is not None:
+            raise ServerLost(repr(reply.failure))
+        return reply.header, reply.data
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            self.proc.kill()
+        self.proc.wait()
+        self._reader.join(timeout=5)
+        for pipe in (self.proc.stdin, self.proc.stdout):
+            with contextlib.suppress(OSError):
+                pipe.close()  # type: ignore[union-attr]
+
+    def close(self) -> None:
+        """Let the server finish and exit; kill it if it takes over 5 s."""
+        with contextlib.suppress(OSError):
+            self.proc.stdin.close()  # type: ignore[union-attr]
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(timeout=5)
+        self.kill()
+
+    def _read(self) -> None:
+        try:
+            while True:
+                header = read_frame(self._stdout)
+                data = read_exact(self._stdout, int(header.get("data_bytes", 0)))
+                self.last_heard = time.monotonic()
+                with self._lock:
+                    reply = self._pending.pop(int(header["id"]), None)
+                if reply is not None:
+                    reply.header, reply.data = header, data
+                    reply.done.set()
+                    self._window.release()
+        except BaseException as exc:  # the server exited, was killed, or garbled a frame
+            with self._lock:
+                self._fail(exc)
+
+    def _fail(self, exc: BaseException) -> None:
+        # Called with the lock held: every waiting caller learns the server is gone.
+        if self.failure is None:
+            self.failure = exc
+        for reply in self._pending.values():
+            reply.failure = exc
+            reply.done.set()
+            self._window.release()
+        self._pending.clear()
