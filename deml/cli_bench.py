@@ -76,14 +76,23 @@ def scoring_command(
     require_bench()
     from bench import scoring as bench_scoring
 
-    record, startup = bench_scoring.run(models, rounds, tile)
+    record, details = bench_scoring.run(models, rounds, tile)
     bench_scoring.write(record, output)
-    ratio = record["sandboxed_s"] / record["in_process_s"]
+    in_process = record["in_process_s"]
     out.print(
-        f"{record['models']} models x {record['samples']} samples: sandboxed"
-        f" {record['sandboxed_s']:.3f} s, in-process {record['in_process_s']:.3f} s"
-        f" ({ratio:.2f}x), native {record['native_s']:.3f} s;"
-        f" sandbox start-up {startup:.2f} s (once per process)"
+        f"{record['models']} models x {record['samples']} samples:"
+        f" sandboxed {record['sandboxed_s']:.3f} s ({record['sandboxed_s'] / in_process:.2f}x),"
+        f" in-process {in_process:.3f} s, native {record['native_s']:.3f} s"
+    )
+    out.print(
+        f"sandbox: {details.workers} children at a time; {details.spares} spares, warmed while"
+        f" idle ({details.refill_s:.3f} s before each batch); start-up {details.startup_s:.2f} s,"
+        " once per process"
+    )
+    out.print(
+        f"variants: one child at a time {details.one_worker_s:.3f} s"
+        f" ({details.one_worker_s / in_process:.2f}x); no spares {details.no_spares_s:.3f} s"
+        f" ({details.no_spares_s / in_process:.2f}x)"
     )
     out.print(f"wrote {output}")
 

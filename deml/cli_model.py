@@ -156,7 +156,7 @@ def score_command(
     model_spec = ModelSpec.from_file(spec) if spec else None
     payload = _read_capped(file, codec.MAX_PAYLOAD_BYTES + 1)
     limits = Limits(memory_bytes=memory_mb << 20, wall_seconds=timeout)
-    with Sandbox(limits) as sandbox:
+    with Sandbox(limits, spares=0) as sandbox:  # one model: nothing to keep warm
         result = sandbox.score(payload, x, y, model_spec, batch_size=batch_size or BATCH_SIZE)
     if as_json:
         out.print_json(json.dumps(result.__dict__))

@@ -36,6 +36,7 @@ from deml.frames import FrameError, pack_frame, read_exact, read_frame, write_fr
 # Finished children wait, stopped, to be torn down (about 1.5 ms of CPU each) when the server
 # is idle rather than while other models are being scored; at most this many at a time.
 MAX_LINGERING = 64
+_MAX_WARM_FAILURES = 3
 
 
 @dataclass
@@ -71,6 +72,7 @@ class _Server:
         self.syncs: list[dict[str, Any]] = []
         self.out = bytearray()
         self.open = True
+        self.warm_failures = 0
 
     def serve(self) -> None:
         os.set_blocking(self.reply_fd, False)
@@ -100,7 +102,7 @@ class _Server:
                     self._spare_warmed(fd)
             self._expire()
             if refill and not ready:
-                self.pool.append(_fork_child(warm=True))
+                self._add_spare()
             while len(self.finished) > MAX_LINGERING:
                 _reap(self.finished.popleft())
         for child in [*self.pool, *self.finished]:
@@ -150,6 +152,7 @@ class _Server:
                         "error": reason,
                         "seconds": now - child.started,
                         "id": child.job.get("id"),
+                        "pid": child.pid,
                     }
                 )
                 _kill(child)
@@ -162,9 +165,24 @@ class _Server:
             child.warm = bool(read_frame(fd, time.monotonic() + 5).get("warm"))
         except (FrameError, TimeoutError, ValueError):
             child.warm = False
-        if not child.warm:  # it died warming up: never hand it a job
-            self.pool.remove(child)
-            _reap(child)
+        if child.warm:
+            self.warm_failures = 0
+            return
+        # It failed to warm up: never hand it a job. Should that keep happening, stop keeping
+        # spares rather than fork in a loop (jobs then get a fresh fork each).
+        self.pool.remove(child)
+        _reap(child)
+        self.warm_failures += 1
+        if self.warm_failures >= _MAX_WARM_FAILURES:
+            print(f"spares failed to warm up {self.warm_failures} times: none kept", flush=True)
+            self.spares = 0
+
+    def _add_spare(self) -> None:
+        try:
+            self.pool.append(_fork_child(warm=True))
+        except OSError as exc:  # out of processes or memory: make do with the spares we have
+            print(f"could not fork a spare ({exc}); keeping {len(self.pool)}", flush=True)
+            self.spares = len(self.pool)
 
     def _answer_syncs(self) -> None:
         if self.syncs and len(self.pool) >= self.spares and all(c.warm for c in self.pool):
@@ -182,9 +200,14 @@ class _Server:
         self._flush()
 
     def _flush(self) -> None:
-        with contextlib.suppress(BlockingIOError):
+        try:
             while self.out:
                 del self.out[: os.write(self.reply_fd, self.out)]
+        except BlockingIOError:
+            pass  # the rest goes when the pipe has room
+        except BrokenPipeError:  # the client is gone: finish what runs, then exit
+            self.out.clear()
+            self.open = False
 
 
 def main(spares: int = 2, workers: int = 1) -> None:
@@ -262,11 +285,12 @@ def _reap(child: _Child) -> None:
 def _fork_child(warm: bool) -> _Child:
     job_r, job_w = os.pipe()
     result_r, result_w = os.pipe()
+    server = os.getpid()
     pid = os.fork()
     if pid == 0:
         os.close(job_w)
         os.close(result_r)
-        sandbox_child.run(job_r, result_w, warm)
+        sandbox_child.run(server, job_r, result_w, warm)
     os.close(job_r)
     os.close(result_w)
     return _Child(pid, job_w, result_r)

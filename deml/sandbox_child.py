@@ -31,11 +31,11 @@ _NOFILE = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
 _MAX_FD = _NOFILE if 0 < _NOFILE < 1 << 31 else 1 << 20
 
 
-def run(job_r: int, result_w: int, warm: bool) -> NoReturn:
+def run(server: int, job_r: int, result_w: int, warm: bool) -> NoReturn:
     """The child's whole life: a job from `job_r`, its result (or the reason it failed) to
     `result_w`, then stop until killed."""
     try:
-        _detach(keep=(job_r, result_w))
+        _detach(server, keep=(job_r, result_w))
         if warm:
             # A fresh process pays for every page it writes first: pay it on our own model,
             # before the job arrives, and say so.
@@ -78,9 +78,12 @@ def read_test_set(path: str, samples: int, input_shape: tuple[int, ...]) -> np.n
     return np.frombuffer(mapped, dtype="<f4").reshape(samples, *input_shape)
 
 
-def _detach(keep: tuple[int, ...]) -> None:
-    # Die with the server; never gain privileges through exec.
+def _detach(server: int, keep: tuple[int, ...]) -> None:
+    # Die with the server (and at once, if it died before this line); never gain privileges
+    # through exec.
     _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != server:
+        os._exit(1)
     _LIBC.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
     # Keep only this job's two pipes: not the server's protocol, not other children's pipes.
     low = 3

@@ -359,13 +359,13 @@ _default: Sandbox | None = None
 _default_lock = threading.Lock()
 
 
-def default_sandbox(spares: int = SPARES, workers: int | None = None) -> Sandbox:
+def default_sandbox(spares: int | None = None, workers: int | None = None) -> Sandbox:
     """The process's shared fork server, started on first use and stopped at exit (the first
     call's `spares` and `workers` hold for the life of the process)."""
     global _default
     with _default_lock:
         if _default is None:
-            _default = Sandbox(spares=spares, workers=workers)
+            _default = Sandbox(spares=SPARES if spares is None else spares, workers=workers)
             atexit.register(_default.close)
         return _default
 

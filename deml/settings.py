@@ -77,6 +77,12 @@ class Settings(BaseSettings):
     factory: str | None = Field(None, description="CompetitionFactory address (overrides records)")
     mlflow_tracking_uri: str | None = Field(None, description="default: sqlite in state_dir")
     prefect_home: Path | None = Field(None, description="default: <state_dir>/prefect")
+    scoring_workers: PositiveInt | None = Field(
+        None, description="models a miner scores at a time; default: one per core"
+    )
+    scoring_spares: int | None = Field(
+        None, ge=0, le=256, description="scoring processes a miner keeps warm; default: 24"
+    )
     networks: dict[str, Network] = Field(default_factory=dict)
 
     @classmethod

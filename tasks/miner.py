@@ -59,7 +59,8 @@ def score_model(address: str, account: int, submission_id: int) -> int:
     comp = competition(chain, address)
     created = factory(settings, chain).created(address)
     data = miner.fetch_test_split(comp, created, storage_from_settings(settings), book)
-    results = miner.score_models(comp, [submission_id], data, book, default_sandbox())
+    sandbox = default_sandbox(settings.scoring_spares, settings.scoring_workers)
+    results = miner.score_models(comp, [submission_id], data, book, sandbox)
     return results[submission_id].correct
 
 

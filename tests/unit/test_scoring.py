@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -193,3 +196,100 @@ def test_module_level_score_uses_a_shared_sandbox() -> None:
     first = scoring.score(lzma_payload, X, Y)
     assert first.correct == numpy_correct()
     assert scoring.default_sandbox() is scoring.default_sandbox()
+
+
+# -- several models at a time, warm spares, a server that fails ------------------------------
+
+
+def honest(seed: int) -> tuple[bytes, int]:
+    """An honest classifier with its own weights, and the count numpy says it gets right."""
+    weights = np.random.default_rng(seed).standard_normal((64, 10)).astype(np.float32)
+    model = hostile.classifier()
+    model.graph.initializer[0].CopyFrom(numpy_helper.from_array(weights, "w"))
+    return hostile.payload(model), int(np.count_nonzero((X @ weights).argmax(axis=1) == Y))
+
+
+def server_children(sandbox: Sandbox) -> set[int]:
+    pid = sandbox.pid
+    return {int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()}
+
+
+def test_a_batch_runs_each_model_in_its_own_process_and_keeps_the_order() -> None:
+    models = [honest(seed) for seed in range(8)]
+    batch = [p for p, _ in models] + [b"XXXX" + HONEST[4:], hostile.payload(hostile.huge_tensor())]
+    with Sandbox(workers=2, spares=3) as sandbox:
+        results = sandbox.score_all(batch, X, Y, SPEC)
+        server = sandbox.pid
+    assert [r.correct for r in results] == [expected for _, expected in models] + [0, 0]
+    assert "not a DeML model payload" in results[8].error
+    assert "out of memory" in results[9].error
+    pids = [r.pid for r in results]
+    assert len(set(pids)) == len(batch) and server not in pids
+
+
+def test_spares_wait_ready_and_finished_children_are_torn_down() -> None:
+    with Sandbox(workers=2, spares=3) as sandbox:
+        assert sandbox.wait_ready() == 3
+        spares = server_children(sandbox)
+        assert len(spares) == 3
+        results = sandbox.score_all([honest(seed)[0] for seed in range(5)], X, Y, SPEC)
+        # The first three models ran in the spares that were ready; nothing else stays behind.
+        assert {r.pid for r in results[:3]} == spares
+        assert sandbox.wait_ready() == 3
+        remaining = server_children(sandbox)
+        assert len(remaining) == 3 and not remaining & {r.pid for r in results}
+
+
+def test_a_slow_model_does_not_hold_up_the_others() -> None:
+    honest_models = [honest(seed) for seed in range(4)]
+    batch = [hostile.payload(hostile.slow())] + [p for p, _ in honest_models]
+    with Sandbox(Limits(wall_seconds=2.0), workers=2, spares=0) as sandbox:
+        results = sandbox.score_all(batch, X, Y, SPEC)
+    assert results[0].correct == 0 and results[0].error == "timed out after 2 s (wall clock)"
+    assert [r.correct for r in results[1:]] == [expected for _, expected in honest_models]
+    # Scored on the other worker while the slow one ran out its clock.
+    assert all(r.seconds < 1.0 for r in results[1:])
+
+
+def test_threads_scoring_different_test_sets_at_once_each_get_their_own_count() -> None:
+    # More test sets than the sandbox caches at once: none is removed while a call uses it.
+    cuts = [slice(i * 25, 300 - i * 20) for i in range(scoring._CACHED_TEST_SETS + 2)]
+    models = [honest(seed)[0] for seed in range(3)]
+    with Sandbox(workers=2, spares=2) as sandbox, ThreadPoolExecutor(len(cuts)) as pool:
+        futures = [pool.submit(sandbox.score_all, models, X[c], Y[c], SPEC) for c in cuts]
+        got = [[r.correct for r in f.result()] for f in futures]
+    expected = [
+        [scoring.score_in_process(m, X[c], Y[c], SPEC).correct for m in models] for c in cuts
+    ]
+    assert got == expected
+
+
+def test_a_server_killed_mid_batch_is_restarted_and_the_batch_rescored() -> None:
+    models = [honest(seed) for seed in range(3)]
+    batch = [hostile.payload(hostile.slow())] + [p for p, _ in models]
+    with Sandbox(Limits(wall_seconds=1.5), workers=1, spares=0) as sandbox:
+        first = sandbox.pid
+        assert first is not None
+        killer = threading.Timer(0.5, os.kill, (first, signal.SIGKILL))
+        killer.start()
+        results = sandbox.score_all(batch, X, Y, SPEC)
+        killer.join()
+        assert sandbox.pid != first
+    assert results[0].error == "timed out after 1.5 s (wall clock)"
+    assert [r.correct for r in results[1:]] == [expected for _, expected in models]
+
+
+def test_a_sandbox_that_cannot_start_raises_instead_of_scoring_zero(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Scoring every model 0 would make an honest miner vote against the majority.
+    monkeypatch.setattr(sys, "executable", "/bin/false")
+    with pytest.raises(scoring.SandboxError, match="did not start"):
+        Sandbox().score(HONEST, X, Y, SPEC)
+
+
+def test_bad_pool_sizes_are_refused() -> None:
+    with pytest.raises(ValueError, match=r"spares must be 0\.\.256"):
+        Sandbox(spares=-1)
+    with pytest.raises(ValueError, match="workers must be at least 1"):
+        Sandbox(workers=0)

@@ -81,6 +81,12 @@ def test_config_dir_can_be_moved(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
             "setting 'chain_id' [DEML_CHAIN_ID]: Input should be greater than 0",
         ),
         ("DEML_IPFS_BACKEND", "s3", "setting 'ipfs_backend' [DEML_IPFS_BACKEND]"),
+        (
+            "DEML_SCORING_SPARES",
+            "300",
+            "setting 'scoring_spares' [DEML_SCORING_SPARES]: Input should be less than or equal",
+        ),
+        ("DEML_SCORING_WORKERS", "0", "setting 'scoring_workers' [DEML_SCORING_WORKERS]"),
         ("DEML_STATE_DIRR", "x", None),  # unknown variables with the prefix are ignored
     ],
 )
