@@ -4,6 +4,7 @@ raw bytes the object announces (a payload, int64 predictions). Nothing is pickle
 from __future__ import annotations
 
 import json
+import math
 import os
 import select
 import struct
@@ -43,16 +44,25 @@ def read_frame(fd: int, deadline: float | None = None) -> dict[str, Any]:
 
 
 def read_exact(fd: int, size: int, deadline: float | None = None) -> bytes:
-    """Exactly `size` bytes from `fd`, or FrameError at EOF or at the deadline."""
+    """Exactly `size` bytes from `fd`: FrameError at EOF, TimeoutError at the deadline."""
     chunks, got = [], 0
     while got < size:
-        if deadline is not None:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([fd], [], [], left)[0]:
-                raise TimeoutError
+        if deadline is not None and not _readable_by(fd, deadline):
+            raise TimeoutError
         chunk = os.read(fd, min(size - got, 1 << 20))
         if not chunk:
             raise FrameError(f"pipe closed after {got:,} of {size:,} bytes")
         chunks.append(chunk)
         got += len(chunk)
     return b"".join(chunks)
+
+
+def _readable_by(fd: int, deadline: float) -> bool:
+    # poll, not select: select cannot watch a descriptor numbered 1024 or more, and a busy
+    # miner process (Prefect, HTTP clients) may hold that many.
+    left = deadline - time.monotonic()
+    if left <= 0:
+        return False
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(math.ceil(left * 1000)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import sys
 import threading
@@ -293,3 +294,21 @@ def test_bad_pool_sizes_are_refused() -> None:
         Sandbox(spares=-1)
     with pytest.raises(ValueError, match="workers must be at least 1"):
         Sandbox(workers=0)
+
+
+def test_a_client_holding_over_a_thousand_descriptors_can_still_score() -> None:
+    # select() cannot watch descriptor 1024 or above; a busy miner process can hold that many.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1200:
+        pytest.skip(f"this machine allows {hard} open files")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200), hard))
+    held = []
+    try:
+        while not held or held[-1] < 1030:
+            held.append(os.open(os.devnull, os.O_RDONLY))
+        with Sandbox(spares=1) as sandbox:
+            assert sandbox.score(HONEST, X, Y, SPEC).correct == numpy_correct()
+    finally:
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
