@@ -27,7 +27,12 @@ def pack_frame(header: dict[str, Any], data: bytes = b"") -> bytes:
 
 def write_frame(fd: int, header: dict[str, Any], data: bytes = b"") -> None:
     """Send one frame, blocking until the pipe has taken all of it."""
-    view = memoryview(pack_frame(header, data))
+    write_all(fd, pack_frame(header, data))
+
+
+def write_all(fd: int, data: bytes) -> None:
+    """Write every byte, however many writes the pipe takes."""
+    view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]
 

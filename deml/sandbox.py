@@ -2,8 +2,8 @@
 
 Started by `deml.scoring.Sandbox` (`python -I`, with a clean environment). The server itself
 never touches a model: each job goes to a fresh child that applies its limits (address space,
-CPU time, no file writes, no core dumps), then decodes, checks and runs the model. No child
-ever runs a second model.
+CPU time, files of size 0, no core dumps), then decodes, checks and runs the model
+(`deml.sandbox_child`). No child ever runs a second model.
 
 Most of what a child costs is paid where no model waits for it:
 - ONNX Runtime is loaded and warmed up once, in the server, on models of our own
@@ -14,18 +14,21 @@ Most of what a child costs is paid where no model waits for it:
 - `workers` children run at a time, one per core by default: each is single-threaded.
 
 Requests and replies are frames (`deml.frames`) that carry the client's `id`; replies come
-back in the order the models finish. The child's side is in `deml.sandbox_child`.
+back in the order the models finish.
 """
 
 from __future__ import annotations
 
+import array
 import collections
 import contextlib
+import fcntl
 import gc
 import os
 import select
 import signal
 import sys
+import termios
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -36,7 +39,10 @@ from deml.frames import FrameError, pack_frame, read_exact, read_frame, write_fr
 # Finished children wait, stopped, to be torn down (about 1.5 ms of CPU each) when the server
 # is idle rather than while other models are being scored; at most this many at a time.
 MAX_LINGERING = 64
+MAX_LINGERING_BYTES = 1 << 30
 _MAX_WARM_FAILURES = 3
+_RESULT_SECONDS = 5.0
+_MAX_DEATHS_UNREAD = 3
 
 
 @dataclass
@@ -46,7 +52,10 @@ class _Child:
     result_r: int
     warm: bool = False
     job: dict[str, Any] | None = None
+    payload: bytes = b""
+    deaths: int = 0
     started: float = 0.0
+    rss: int = 0
 
     @property
     def deadline(self) -> float:
@@ -58,7 +67,8 @@ class _Server:
     """The fork server's state: warm spares, queued jobs, running and finished children.
 
     One thread, one `select` loop. It never blocks on the client (replies go out as the pipe
-    takes them) and never on a child, except to read a result that a child has started to send.
+    takes them). It hands jobs only to children waiting for one (a warm spare or a fresh fork),
+    and reads a child's result once the child has started to send it.
     """
 
     def __init__(self, reply_fd: int, spares: int, workers: int) -> None:
@@ -66,9 +76,11 @@ class _Server:
         self.spares = spares
         self.workers = max(1, workers)
         self.pool: collections.deque[_Child] = collections.deque()
-        self.queue: collections.deque[tuple[dict[str, Any], bytes]] = collections.deque()
+        # Jobs waiting for a child: header, payload, and how many children died before reading it.
+        self.queue: collections.deque[tuple[dict[str, Any], bytes, int]] = collections.deque()
         self.running: dict[int, _Child] = {}
         self.finished: collections.deque[_Child] = collections.deque()
+        self.lingering_bytes = 0
         self.syncs: list[dict[str, Any]] = []
         self.out = bytearray()
         self.open = True
@@ -82,11 +94,12 @@ class _Server:
             if idle:
                 # Off the scoring path: tear down finished children, then refill the pool.
                 while self.finished:
-                    _reap(self.finished.popleft())
+                    self._reap_finished()
                 self._answer_syncs()
             refill = idle and self.open and len(self.pool) < self.spares
-            warming = [c.result_r for c in self.pool if not c.warm]
-            readable = ([0] if self.open else []) + list(self.running) + warming
+            # Spares speak once (warm) and otherwise only by dying: both are heard here.
+            spares = [c.result_r for c in self.pool]
+            readable = ([0] if self.open else []) + list(self.running) + spares
             writable = [self.reply_fd] if self.out else []
             ready, can_write, _ = select.select(
                 readable, writable, [], 0 if refill else self._wait_seconds()
@@ -99,12 +112,14 @@ class _Server:
                 elif fd in self.running:
                     self._finish(self.running.pop(fd))
                 else:
-                    self._spare_warmed(fd)
+                    self._spare_spoke(fd)
             self._expire()
             if refill and not ready:
                 self._add_spare()
-            while len(self.finished) > MAX_LINGERING:
-                _reap(self.finished.popleft())
+            while self.finished and (
+                len(self.finished) > MAX_LINGERING or self.lingering_bytes > MAX_LINGERING_BYTES
+            ):
+                self._reap_finished()
         for child in [*self.pool, *self.finished]:
             _reap(child)
 
@@ -118,30 +133,51 @@ class _Server:
         if request.get("op") == "sync":
             self.syncs.append(request)
         else:
-            self.queue.append((request, payload))
+            self.queue.append((request, payload, 0))
 
     def _dispatch(self) -> None:
         while self.queue and len(self.running) < self.workers:
-            job, payload = self.queue.popleft()
-            child = self.pool.popleft() if self.pool else _fork_child(warm=False)
-            child.job, child.started = job, time.monotonic()
-            with contextlib.suppress(OSError):  # a dead child shows up as a failed read
+            job, payload, deaths = self.queue.popleft()
+            # A spare still warming up is busy: the job would wait for it, and so would we.
+            child = next((c for c in self.pool if c.warm), None)
+            if child is None:
+                child = _fork_child(warm=False)
+            else:
+                self.pool.remove(child)
+            child.job, child.payload, child.deaths = job, payload, deaths
+            child.started = time.monotonic()
+            try:
                 write_frame(child.job_w, job, payload)
-            os.close(child.job_w)
-            child.job_w = -1
+            except OSError:  # it died before the job reached it
+                self._died_unread(child)
+                continue
             self.running[child.result_r] = child
+
+    def _died_unread(self, child: _Child) -> None:
+        # A child that died before it read the whole job never parsed a byte of the model (the
+        # OOM killer, a stray signal): the job goes to another child, up to a limit.
+        assert child.job is not None
+        _reap(child)
+        if child.deaths + 1 < _MAX_DEATHS_UNREAD:
+            self.queue.appendleft((child.job, child.payload, child.deaths + 1))
+            return
+        error = f"{_MAX_DEATHS_UNREAD} scoring processes died before they could read the model"
+        self._reply({"ok": False, "error": error, "seconds": 0.0, "id": child.job.get("id")})
 
     def _finish(self, child: _Child) -> None:
         assert child.job is not None
+        if _unread_bytes(child.job_w):
+            self._died_unread(child)
+            return
         header, data = _collect(child, child.job, child.started)
         self._reply({**header, "id": child.job.get("id"), "pid": child.pid}, data)
         _close_pipes(child)
-        self.finished.append(child)
+        self._linger(child)
 
     def _expire(self) -> None:
         now = time.monotonic()
         for fd, child in list(self.running.items()):
-            if now >= child.deadline:
+            if now >= child.deadline and not _readable(fd):  # a result in the pipe counts
                 del self.running[fd]
                 assert child.job is not None
                 wall = float(child.job["wall_seconds"])
@@ -157,22 +193,35 @@ class _Server:
                 )
                 _kill(child)
                 _close_pipes(child)
-                self.finished.append(child)
+                self._linger(child)
 
-    def _spare_warmed(self, fd: int) -> None:
+    def _linger(self, child: _Child) -> None:
+        child.payload = b""
+        child.rss = _private_bytes(child.pid)
+        self.lingering_bytes += child.rss
+        self.finished.append(child)
+
+    def _reap_finished(self) -> None:
+        child = self.finished.popleft()
+        self.lingering_bytes -= child.rss
+        _reap(child)
+
+    def _spare_spoke(self, fd: int) -> None:
         child = next(c for c in self.pool if c.result_r == fd)
-        try:
-            child.warm = bool(read_frame(fd, time.monotonic() + 5).get("warm"))
-        except (FrameError, TimeoutError, ValueError):
-            child.warm = False
-        if child.warm:
-            self.warm_failures = 0
-            return
-        # It failed to warm up: never hand it a job. Should that keep happening, stop keeping
-        # spares rather than fork in a loop (jobs then get a fresh fork each).
+        if not child.warm:
+            try:
+                child.warm = read_frame(fd, time.monotonic() + 5).get("warm") is True
+            except (FrameError, TimeoutError, ValueError, RecursionError):
+                child.warm = False
+            if child.warm:
+                self.warm_failures = 0
+                return
+            self.warm_failures += 1
+        # It failed to warm up, or died waiting (the OOM killer, a stray signal): it must never
+        # get a job. If warming up keeps failing, stop keeping spares rather than fork in a
+        # loop (jobs then get a fresh fork each).
         self.pool.remove(child)
         _reap(child)
-        self.warm_failures += 1
         if self.warm_failures >= _MAX_WARM_FAILURES:
             print(f"spares failed to warm up {self.warm_failures} times: none kept", flush=True)
             self.spares = 0
@@ -225,18 +274,18 @@ def main(spares: int = 2, workers: int = 1) -> None:
 
 
 def _collect(child: _Child, job: dict[str, Any], started: float) -> tuple[dict[str, Any], bytes]:
-    deadline = started + float(job["wall_seconds"])
+    # An honest child writes its whole result at once: one that stalls halfway holds the
+    # server up for a few seconds at most.
+    deadline = min(started + float(job["wall_seconds"]), time.monotonic() + _RESULT_SECONDS)
     try:
         header = read_frame(child.result_r, deadline)
-        if header.get("warm"):  # a spare's "ready", sent before it took this job
-            header = read_frame(child.result_r, deadline)
         data = b""
         if header.get("ok"):
             data = read_exact(child.result_r, 8 * int(job["samples"]), deadline)
         return {**header, "seconds": time.monotonic() - started}, data
     except TimeoutError:
         reason = f"timed out after {float(job['wall_seconds']):g} s (wall clock)"
-    except (FrameError, ValueError):
+    except Exception:  # EOF, or bytes that are not a frame: what the child sent is its own doing
         reason = _death_reason(child, job)
     return {"ok": False, "error": reason, "seconds": time.monotonic() - started}, b""
 
@@ -258,6 +307,29 @@ def _death_reason(child: _Child, job: dict[str, Any]) -> str:
             return f"killed by the CPU time limit ({job['cpu_seconds']} s)"
         return f"the model killed its process ({signal.Signals(sig).name})"
     return f"the scoring process exited with status {os.WEXITSTATUS(status)} and no result"
+
+
+def _unread_bytes(fd: int) -> int:
+    # How much of the job still sits in the pipe (FIONREAD answers on either end of a pipe).
+    if fd < 0:
+        return 0
+    count = array.array("i", [0])
+    fcntl.ioctl(fd, termios.FIONREAD, count)
+    return count[0]
+
+
+def _readable(fd: int) -> bool:
+    return bool(select.select([fd], [], [], 0)[0])
+
+
+def _private_bytes(pid: int) -> int:
+    # Resident pages not shared with a file: what tearing the process down gives back.
+    try:
+        with open(f"/proc/{pid}/statm") as f:
+            fields = f.read().split()
+        return (int(fields[1]) - int(fields[2])) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def _kill(child: _Child) -> None:

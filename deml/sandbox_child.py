@@ -1,8 +1,13 @@
 """A scoring child: forked by the fork server (`deml.sandbox`), it runs one model and stops.
 
-It keeps only its two pipes, dies with the server, never gains privileges, and applies the
-job's limits (address space, CPU time, no file writes, no core dumps) before it reads a byte
-of the model. A spare warms up on our own models first (`deml.warmup`) and says so.
+It keeps only its two pipes, dies with the server, never gains privileges through exec, and
+applies the job's limits (address space, CPU time, files of size 0, no core dumps) before it
+parses a byte of the model. A spare warms up on our own models first (`deml.warmup`) and says
+so.
+
+The limits bound what a model can make ONNX Runtime do: allocate, compute, run for. They are
+not a wall against code running inside ONNX Runtime (no namespaces, no seccomp): the format
+carries no code, and `deml.onnxcheck` admits only standard operators and no external data.
 """
 
 from __future__ import annotations
@@ -33,14 +38,27 @@ _MAX_FD = _NOFILE if 0 < _NOFILE < 1 << 31 else 1 << 20
 
 def run(server: int, job_r: int, result_w: int, warm: bool) -> NoReturn:
     """The child's whole life: a job from `job_r`, its result (or the reason it failed) to
-    `result_w`, then stop until killed."""
+    `result_w`, then stop until killed. It never returns into the server's code."""
     try:
         _detach(server, keep=(job_r, result_w))
         if warm:
-            # A fresh process pays for every page it writes first: pay it on our own model,
-            # before the job arrives, and say so.
+            # A fresh process pays for every page it writes first: pay it on our own models,
+            # before the job arrives, and say so. A spare that cannot just exits.
             warmup.run()
             write_frame(result_w, {"warm": True})
+    except BaseException:
+        os._exit(1)
+    try:
+        _score(job_r, result_w)
+        # Wait, stopped, for the server to kill this process when it is idle: exiting now
+        # would tear down the address space on a core that the next model needs.
+        os.kill(os.getpid(), signal.SIGSTOP)
+    finally:
+        os._exit(0)
+
+
+def _score(job_r: int, result_w: int) -> None:
+    try:
         job = read_frame(job_r)
         payload = read_exact(job_r, int(job["payload_bytes"]))
         _apply_limits(job)
@@ -58,10 +76,6 @@ def run(server: int, job_r: int, result_w: int, warm: bool) -> NoReturn:
     except BaseException as exc:
         with contextlib.suppress(BaseException):
             write_frame(result_w, {"ok": False, "error": _reason(exc)})
-    # Wait, stopped, for the server to kill this process when it is idle: exiting now would
-    # tear down the address space on a core that the next model needs.
-    os.kill(os.getpid(), signal.SIGSTOP)
-    os._exit(0)
 
 
 def read_test_set(path: str, samples: int, input_shape: tuple[int, ...]) -> np.ndarray:

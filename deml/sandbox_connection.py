@@ -14,7 +14,7 @@ import threading
 import time
 from typing import Any
 
-from deml.frames import read_exact, read_frame, write_frame
+from deml.frames import pack_frame, read_exact, read_frame, write_all
 
 
 class ServerLost(RuntimeError):
@@ -57,32 +57,46 @@ class Connection:
     def alive(self) -> bool:
         return self.failure is None and self.proc.poll() is None
 
-    def request(self, header: dict[str, Any], payload: bytes = b"") -> Reply:
-        """Send a request; its reply arrives later (`wait`). Raises ServerLost."""
-        self._window.acquire()
+    def request(self, header: dict[str, Any], payload: bytes, silence: float) -> Reply:
+        """Send a request; its reply arrives later (`wait`). Raises ServerLost, also when no
+        room opens in the window while the server says nothing for `silence` seconds."""
+        request_id = next(self._ids)
+        # Built first: a header that is not JSON fails here, holding nothing.
+        frame = pack_frame({**header, "id": request_id, "payload_bytes": len(payload)}, payload)
+        started = time.monotonic()
+        while not self._window.acquire(timeout=min(1.0, silence)):
+            self._check(started, silence)
         reply = Reply()
         with self._lock:
             if self.failure is not None:
                 self._window.release()
                 raise ServerLost(repr(self.failure))
-            request_id = next(self._ids)
             self._pending[request_id] = reply
             try:
-                frame = {**header, "id": request_id, "payload_bytes": len(payload)}
-                write_frame(self._stdin, frame, payload)
-            except OSError as exc:
+                write_all(self._stdin, frame)
+            except BaseException as exc:
+                # Part of a frame may be in the pipe: nothing after it would parse.
                 self._fail(exc)
+                if not isinstance(exc, OSError):
+                    raise
         return reply
 
     def wait(self, reply: Reply, silence: float) -> tuple[dict[str, Any], bytes]:
         """The reply's header and data; ServerLost if the server went `silence` seconds
         without a word while this request was out (it is then killed)."""
         while not reply.done.wait(timeout=min(1.0, silence)):
-            if time.monotonic() - max(self.last_heard, reply.sent) > silence:
-                self.kill()
+            self._check(reply.sent, silence)
         if reply.failure is not None:
             raise ServerLost(repr(reply.failure))
         return reply.header, reply.data
+
+    def _check(self, since: float, silence: float) -> None:
+        # A server quiet for `silence` seconds while we wait on it is stuck: kill it, and the
+        # reader thread tells everyone waiting.
+        if self.failure is not None:
+            raise ServerLost(repr(self.failure))
+        if time.monotonic() - max(self.last_heard, since) > silence:
+            self.kill()
 
     def kill(self) -> None:
         with contextlib.suppress(ProcessLookupError):
@@ -95,8 +109,12 @@ class Connection:
 
     def close(self) -> None:
         """Let the server finish and exit; kill it if it takes over 5 s."""
-        with contextlib.suppress(OSError):
-            self.proc.stdin.close()  # type: ignore[union-attr]
+        with self._lock:
+            # No request may be written from here on (its descriptor is about to close).
+            if self.failure is None:
+                self.failure = ServerLost("the sandbox was closed")
+            with contextlib.suppress(OSError):
+                self.proc.stdin.close()  # type: ignore[union-attr]
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(timeout=5)
         self.kill()

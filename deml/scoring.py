@@ -119,6 +119,7 @@ class Sandbox:
         self._own_dir = workdir is None
         self._dir = Path(workdir or tempfile.mkdtemp(prefix="deml-sandbox-"))
         self._conn: Connection | None = None
+        self._closed = False
         self._start_lock = threading.Lock()
         self._files_lock = threading.Lock()
         self._test_sets: dict[str, Path] = {}
@@ -141,8 +142,9 @@ class Sandbox:
         self._connection()
 
     def close(self) -> None:
-        """Stop the fork server and remove its files."""
+        """Stop the fork server and remove its files; the sandbox cannot be used again."""
         with self._start_lock:
+            self._closed = True
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
@@ -154,9 +156,9 @@ class Sandbox:
 
     def wait_ready(self) -> int:
         """Block until the server is idle with its spares forked and warm; their number."""
-        conn = self._connection()
+        conn, silence = self._connection(), self._silence()
         try:
-            header, _ = conn.wait(conn.request({"op": "sync"}), _STARTUP_SECONDS)
+            header, _ = conn.wait(conn.request({"op": "sync"}, b"", silence), silence)
         except ServerLost as exc:
             raise SandboxError(f"the scoring sandbox stopped answering ({exc})") from exc
         return int(header.get("spares", 0))
@@ -187,6 +189,8 @@ class Sandbox:
         Raises SandboxError if the fork server itself fails twice: that is never the model's
         doing (no model runs in it), so no model is scored 0 for it.
         """
+        if self._closed:
+            raise SandboxError("the scoring sandbox is closed")
         x, y, spec = check_test_set(x, y, spec)
         payloads = list(payloads)
         results: list[ScoreResult | None] = [None] * len(payloads)
@@ -208,7 +212,7 @@ class Sandbox:
                 replies: list[tuple[int, Reply | None]] = []
                 for i in todo:
                     try:
-                        replies.append((i, conn.request(job, payloads[i])))
+                        replies.append((i, conn.request(job, payloads[i], self._silence())))
                     except ServerLost:
                         replies.append((i, None))
                 for i, reply in replies:
@@ -235,7 +239,7 @@ class Sandbox:
             "samples": samples,
             "input_shape": list(spec.input_shape),
             "num_classes": spec.num_classes,
-            "batch_size": batch_size,
+            "batch_size": int(batch_size),
             "memory_bytes": self.limits.memory_bytes,
             "cpu_seconds": self.limits.cpu_seconds,
             "wall_seconds": self.limits.wall_seconds,
@@ -250,6 +254,8 @@ class Sandbox:
 
     def _connection(self) -> Connection:
         with self._start_lock:
+            if self._closed:
+                raise SandboxError("the scoring sandbox is closed")
             if self._conn is not None and self._conn.alive:
                 return self._conn
             if self._conn is not None:
@@ -306,9 +312,14 @@ class Sandbox:
                     if len(self._test_sets) < _CACHED_TEST_SETS:
                         break
                     self._test_sets.pop(old).unlink(missing_ok=True)
-                path = self._dir / f"x-{key}.f32"
-                path.write_bytes(x.astype("<f4", copy=False).tobytes())
-                self._test_sets[key] = path
+                self._test_sets[key] = self._dir / f"x-{key}.f32"
+            path = self._test_sets[key]
+            # Children cannot write into it (their file-size limit is 0) but could shorten or
+            # remove it: then it is written again, under a new inode.
+            if not path.is_file() or path.stat().st_size != 4 * x.size:
+                staged = path.with_suffix(".tmp")
+                staged.write_bytes(x.astype("<f4", copy=False).tobytes())
+                os.replace(staged, path)
             self._in_use[key] += 1
         try:
             yield self._test_sets[key]

@@ -241,10 +241,12 @@ def test_spares_wait_ready_and_finished_children_are_torn_down() -> None:
         assert len(remaining) == 3 and not remaining & {r.pid for r in results}
 
 
-def test_a_slow_model_does_not_hold_up_the_others() -> None:
+@pytest.mark.parametrize("spares", [0, 2])
+def test_a_slow_model_does_not_hold_up_the_others(spares: int) -> None:
+    # With spares, the batch arrives while they are still warming up, right after the start.
     honest_models = [honest(seed) for seed in range(4)]
     batch = [hostile.payload(hostile.slow())] + [p for p, _ in honest_models]
-    with Sandbox(Limits(wall_seconds=2.0), workers=2, spares=0) as sandbox:
+    with Sandbox(Limits(wall_seconds=2.0), workers=2, spares=spares) as sandbox:
         results = sandbox.score_all(batch, X, Y, SPEC)
     assert results[0].correct == 0 and results[0].error == "timed out after 2 s (wall clock)"
     assert [r.correct for r in results[1:]] == [expected for _, expected in honest_models]
@@ -312,3 +314,43 @@ def test_a_client_holding_over_a_thousand_descriptors_can_still_score() -> None:
         for fd in held:
             os.close(fd)
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_a_spare_killed_while_idle_is_never_handed_a_model() -> None:
+    # The OOM killer or a stray signal may take a spare: an honest model must not score 0.
+    models = [honest(seed) for seed in range(3)]
+    with Sandbox(workers=1, spares=2) as sandbox:
+        sandbox.wait_ready()
+        os.kill(min(server_children(sandbox)), signal.SIGKILL)
+        results = sandbox.score_all([p for p, _ in models], X, Y, SPEC)
+    assert [(r.correct, r.error) for r in results] == [(n, None) for _, n in models]
+
+
+def test_a_stuck_server_is_killed_even_with_more_jobs_than_the_window(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Frozen, it reads no jobs: the caller waits for room to send one, then gives up on it.
+    monkeypatch.setattr(scoring, "_SERVER_GRACE_SECONDS", 1.0)
+    models = [honest(seed) for seed in range(6)]
+    with Sandbox(Limits(wall_seconds=1.0), workers=1, spares=0) as sandbox:
+        frozen = sandbox.pid
+        assert frozen is not None
+        os.kill(frozen, signal.SIGSTOP)
+        results = sandbox.score_all([p for p, _ in models], X, Y, SPEC)
+        assert sandbox.pid != frozen
+    assert [r.correct for r in results] == [n for _, n in models]
+
+
+def test_a_shortened_test_set_file_is_written_again() -> None:
+    with Sandbox(spares=0) as sandbox:
+        assert sandbox.score(HONEST, X, Y, SPEC).correct == numpy_correct()
+        (stored,) = sandbox._dir.glob("x-*.f32")
+        os.truncate(stored, 100)
+        assert sandbox.score(HONEST, X, Y, SPEC).correct == numpy_correct()
+
+
+def test_a_closed_sandbox_refuses_work() -> None:
+    sandbox = Sandbox(spares=0)
+    sandbox.close()
+    with pytest.raises(scoring.SandboxError, match="closed"):
+        sandbox.score(HONEST, X, Y, SPEC)
