@@ -25,11 +25,14 @@ def test_serve_runs_the_miner_on_its_interval(tmp_path: Path, anvil_node: NodeIn
         # The server's scheduler looks for due runs every 60 s by default.
         PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS="2",
     )
-    serve = subprocess.Popen(
-        [sys.executable, "-m", "deml.cli", "serve", "--port", str(port), "--interval", "5"],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )  # fmt: skip
+    # Its output goes to a file: a pipe nobody reads fills up after enough runs, and then
+    # `serve` blocks writing its log and never stops.
+    log = tmp_path / "serve.log"
+    with log.open("wb") as sink:
+        serve = subprocess.Popen(
+            [sys.executable, "-m", "deml.cli", "serve", "--port", str(port), "--interval", "5"],
+            cwd=tmp_path, env=env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
     api = f"http://127.0.0.1:{port}/api"
     try:
         completed: list[dict] = []
@@ -43,8 +46,7 @@ def test_serve_runs_the_miner_on_its_interval(tmp_path: Path, anvil_node: NodeIn
             except httpx.HTTPError:
                 continue  # the server is still starting
         if len(completed) < 2:
-            os.killpg(serve.pid, signal.SIGINT)
-            output = serve.communicate(timeout=30)[0].decode(errors="replace")
+            output = log.read_text(errors="replace")
             raise AssertionError(f"the scheduled miner runs did not complete:\n{output[-3000:]}")
         deployments = httpx.post(f"{api}/deployments/filter", json={}, timeout=10).json()
         assert [d["name"] for d in deployments] == ["miner-4"]
@@ -52,7 +54,13 @@ def test_serve_runs_the_miner_on_its_interval(tmp_path: Path, anvil_node: NodeIn
         assert all(r["deployment_id"] == deployments[0]["id"] for r in completed)
     finally:
         os.killpg(serve.pid, signal.SIGINT)
-        serve.wait(timeout=30)
+        try:
+            serve.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(serve.pid, signal.SIGKILL)  # leave nothing running, then say so
+            serve.wait()
+            tail = log.read_text(errors="replace")[-3000:]
+            raise AssertionError(f"`deml serve` ignored Ctrl-C for 30 s:\n{tail}") from None
         pid_file = tmp_path / "state" / "prefect" / "server.pid"
         if pid_file.is_file():  # the server outlives `serve` on purpose; the test stops it
             os.kill(int(pid_file.read_text()), signal.SIGTERM)
