@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
@@ -296,6 +297,10 @@ def serve(
     """Start a local Prefect server (UI: every flow run) and serve the miner on a schedule.
 
     Ctrl-C stops serving; the server keeps running."""
+    # asyncio.run answers a first Ctrl-C by cancelling its main task, which Prefect's runner
+    # takes as "finish what is booked": it went on starting scheduled runs for 10 s or more.
+    # With a handler of our own asyncio leaves SIGINT alone, and Ctrl-C stops serving at once.
+    signal.signal(signal.SIGINT, _interrupt)
     settings = _settings()
     prepare_prefect(settings)
     api = f"http://127.0.0.1:{port}/api"
@@ -314,3 +319,7 @@ def serve(
         miner_flow.serve(
             name=f"miner-{account}", interval=interval, parameters={"account": account}
         )
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
