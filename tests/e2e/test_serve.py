@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -53,6 +54,7 @@ def test_serve_runs_the_miner_on_its_interval(tmp_path: Path, anvil_node: NodeIn
         assert deployments[0]["schedules"][0]["schedule"]["interval"] == 5
         assert all(r["deployment_id"] == deployments[0]["id"] for r in completed)
     finally:
+        interrupted = datetime.now(UTC)
         os.killpg(serve.pid, signal.SIGINT)  # Ctrl-C
         try:
             serve.wait(timeout=30)
@@ -61,7 +63,14 @@ def test_serve_runs_the_miner_on_its_interval(tmp_path: Path, anvil_node: NodeIn
             os.killpg(serve.pid, signal.SIGKILL)  # leave nothing running, then say so
             serve.wait()
             stopped = False
+        # Runs that began over a second after Ctrl-C (the run in flight may begin just after).
+        after = {
+            "start_time": {"after_": (interrupted + timedelta(seconds=1)).isoformat()},
+            "state": {"type": {"any_": ["RUNNING", "COMPLETED", "FAILED", "CRASHED"]}},
+        }
+        late = httpx.post(f"{api}/flow_runs/filter", json={"flow_runs": after}, timeout=10).json()
         pid_file = tmp_path / "state" / "prefect" / "server.pid"
         if pid_file.is_file():  # the server outlives `serve` on purpose; the test stops it
             os.kill(int(pid_file.read_text()), signal.SIGTERM)
     assert stopped, f"`deml serve` ignored Ctrl-C for 30 s:\n{log.read_text()[-3000:]}"
+    assert late == [], "flow runs started after Ctrl-C"
