@@ -52,7 +52,7 @@ def read_exact(fd: int, size: int, deadline: float | None = None) -> bytes:
     """Exactly `size` bytes from `fd`: FrameError at EOF, TimeoutError at the deadline."""
     chunks, got = [], 0
     while got < size:
-        if deadline is not None and not _readable_by(fd, deadline):
+        if deadline is not None and not readable(fd, deadline - time.monotonic()):
             raise TimeoutError
         chunk = os.read(fd, min(size - got, 1 << 20))
         if not chunk:
@@ -62,12 +62,10 @@ def read_exact(fd: int, size: int, deadline: float | None = None) -> bytes:
     return b"".join(chunks)
 
 
-def _readable_by(fd: int, deadline: float) -> bool:
+def readable(fd: int, timeout: float) -> bool:
+    """Whether `fd` has bytes (or its end) to read within `timeout` seconds (0: right now)."""
     # poll, not select: select cannot watch a descriptor numbered 1024 or more, and a busy
     # miner process (Prefect, HTTP clients) may hold that many.
-    left = deadline - time.monotonic()
-    if left <= 0:
-        return False
     poller = select.poll()
     poller.register(fd, select.POLLIN)
-    return bool(poller.poll(math.ceil(left * 1000)))
+    return bool(poller.poll(max(0, math.ceil(timeout * 1000))))

@@ -27,14 +27,13 @@ import gc
 import os
 import select
 import signal
-import sys
 import termios
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from deml import sandbox_child, warmup
-from deml.frames import FrameError, pack_frame, read_exact, read_frame, write_frame
+from deml.frames import FrameError, pack_frame, read_exact, read_frame, readable, write_frame
 
 # Finished children wait, stopped, to be torn down (about 1.5 ms of CPU each) when the server
 # is idle rather than while other models are being scored; at most this many at a time.
@@ -55,7 +54,7 @@ class _Child:
     payload: bytes = b""
     deaths: int = 0
     started: float = 0.0
-    rss: int = 0
+    private_bytes: int = 0
 
     @property
     def deadline(self) -> float:
@@ -169,7 +168,7 @@ class _Server:
         if _unread_bytes(child.job_w):
             self._died_unread(child)
             return
-        header, data = _collect(child, child.job, child.started)
+        header, data = _collect(child)
         self._reply({**header, "id": child.job.get("id"), "pid": child.pid}, data)
         _close_pipes(child)
         self._linger(child)
@@ -177,15 +176,13 @@ class _Server:
     def _expire(self) -> None:
         now = time.monotonic()
         for fd, child in list(self.running.items()):
-            if now >= child.deadline and not _readable(fd):  # a result in the pipe counts
+            if now >= child.deadline and not readable(fd, 0):  # a result in the pipe counts
                 del self.running[fd]
                 assert child.job is not None
-                wall = float(child.job["wall_seconds"])
-                reason = f"timed out after {wall:g} s (wall clock)"
                 self._reply(
                     {
                         "ok": False,
-                        "error": reason,
+                        "error": _timed_out(child.job),
                         "seconds": now - child.started,
                         "id": child.job.get("id"),
                         "pid": child.pid,
@@ -197,13 +194,13 @@ class _Server:
 
     def _linger(self, child: _Child) -> None:
         child.payload = b""
-        child.rss = _private_bytes(child.pid)
-        self.lingering_bytes += child.rss
+        child.private_bytes = _private_bytes(child.pid)
+        self.lingering_bytes += child.private_bytes
         self.finished.append(child)
 
     def _reap_finished(self) -> None:
         child = self.finished.popleft()
-        self.lingering_bytes -= child.rss
+        self.lingering_bytes -= child.private_bytes
         _reap(child)
 
     def _spare_spoke(self, fd: int) -> None:
@@ -259,7 +256,7 @@ class _Server:
             self.open = False
 
 
-def main(spares: int = 2, workers: int = 1) -> None:
+def main(spares: int, workers: int) -> None:
     """Serve requests from stdin until it closes; one fresh child per job.
 
     `spares` children are forked and warmed up ahead of the jobs, while the server is idle;
@@ -273,21 +270,26 @@ def main(spares: int = 2, workers: int = 1) -> None:
     _Server(reply_fd, spares, workers).serve()
 
 
-def _collect(child: _Child, job: dict[str, Any], started: float) -> tuple[dict[str, Any], bytes]:
+def _collect(child: _Child) -> tuple[dict[str, Any], bytes]:
+    assert child.job is not None
     # An honest child writes its whole result at once: one that stalls halfway holds the
     # server up for a few seconds at most.
-    deadline = min(started + float(job["wall_seconds"]), time.monotonic() + _RESULT_SECONDS)
+    deadline = min(child.deadline, time.monotonic() + _RESULT_SECONDS)
     try:
         header = read_frame(child.result_r, deadline)
         data = b""
         if header.get("ok"):
-            data = read_exact(child.result_r, 8 * int(job["samples"]), deadline)
-        return {**header, "seconds": time.monotonic() - started}, data
+            data = read_exact(child.result_r, 8 * int(child.job["samples"]), deadline)
+        return {**header, "seconds": time.monotonic() - child.started}, data
     except TimeoutError:
-        reason = f"timed out after {float(job['wall_seconds']):g} s (wall clock)"
+        reason = _timed_out(child.job)
     except Exception:  # EOF, or bytes that are not a frame: what the child sent is its own doing
-        reason = _death_reason(child, job)
-    return {"ok": False, "error": reason, "seconds": time.monotonic() - started}, b""
+        reason = _death_reason(child, child.job)
+    return {"ok": False, "error": reason, "seconds": time.monotonic() - child.started}, b""
+
+
+def _timed_out(job: dict[str, Any]) -> str:
+    return f"timed out after {float(job['wall_seconds']):g} s (wall clock)"
 
 
 def _death_reason(child: _Child, job: dict[str, Any]) -> str:
@@ -316,10 +318,6 @@ def _unread_bytes(fd: int) -> int:
     count = array.array("i", [0])
     fcntl.ioctl(fd, termios.FIONREAD, count)
     return count[0]
-
-
-def _readable(fd: int) -> bool:
-    return bool(select.select([fd], [], [], 0)[0])
 
 
 def _private_bytes(pid: int) -> int:
@@ -376,9 +374,3 @@ def _warm_up() -> None:
     # Objects that exist now are never collected: the collector will not write to (and so
     # copy) the pages every child shares with the server.
     gc.freeze()
-
-
-if __name__ == "__main__":
-    if len(sys.argv) != 1:
-        sys.exit("usage: python -I -m deml.sandbox (started by deml.scoring)")
-    main()
