@@ -49,14 +49,17 @@ $(NODE_STAMP): package.json package-lock.json
 demo: setup
 	$(DEML) demo
 
-# pytest exits 5 when it collected no tests: reported, not failed.
+# The import contracts (pyproject.toml, [tool.importlinter]) first: seconds, and a broken
+# layering fails fast. pytest exits 5 when it collected no tests: reported, not failed.
 test: setup
+	$(VENV)/bin/lint-imports --no-cache
 	@$(PY) -m pytest $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$status
 
 lint: setup
 	$(VENV)/bin/ruff check deml tasks flows bench tests
 	$(VENV)/bin/ruff format --check deml tasks flows bench tests
+	$(VENV)/bin/lint-imports --no-cache
 
 format: setup
 	$(VENV)/bin/ruff format deml tasks flows bench tests

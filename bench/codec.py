@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from bench import models
-from deml import codec, export, payload
+from deml.model import codec, export, payload
 
 MAX_DROP = 0.005
 

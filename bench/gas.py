@@ -15,17 +15,11 @@ from typing import Any
 
 from eth_account.signers.local import LocalAccount
 
-from deml import artifact
-from deml.chain import Chain
-from deml.competition import (
-    Competition,
-    CompetitionFactory,
-    Params,
-    hash_test_key,
-    model_commitment,
-    new_salt,
-    vote_commitment,
-)
+from deml import artifacts
+from deml.chain.client import Chain
+from deml.contracts.bindings import Competition, CompetitionFactory
+from deml.contracts.commitments import hash_test_key, model_commitment, new_salt, vote_commitment
+from deml.contracts.types import Params
 
 REVEAL_SIZES = (1024, 8 * 1024, 32 * 1024, 96 * 1024)
 TARGETS = {
@@ -74,7 +68,7 @@ def measure() -> dict[str, Any]:
     reveal_rows = _reveals(setup, ops)
     _lifecycle(setup, ops)
     sizes = {
-        name: artifact.load(name).deployed_size for name in ("Competition", "CompetitionFactory")
+        name: artifacts.load(name).deployed_size for name in ("Competition", "CompetitionFactory")
     }
     return {"operations": ops, "reveal": reveal_rows, "bytecode_size": sizes, "targets": TARGETS}
 
@@ -132,7 +126,7 @@ def _reveals(s: _Setup, ops: dict[str, int]) -> list[dict[str, Any]]:
     ops["commit"] = max(gas for _, _, gas in committed.values())  # each a competitor's first
     ops["commit_repeat"] = _commit(comp, b"again", s.players[0])[2]
     s.chain.travel_to(params.submit_deadline)
-    storage = s.chain.deploy("StorageReveal", sender=s.host)
+    storage = s.chain.deploy(artifacts.load_fixture("StorageReveal"), sender=s.host)
     per_word = _storage_per_word(s, storage)
     rows = []
     for size in REVEAL_SIZES:

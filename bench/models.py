@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from deml.spec import ModelSpec
+from deml.model.spec import ModelSpec
 
 # TensorFlow logs C++ start-up chatter unless told before it is imported.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")

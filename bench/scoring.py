@@ -27,7 +27,8 @@ from typing import Any
 import numpy as np
 
 from bench import models
-from deml import payload, scoring
+from deml.model import payload
+from deml.scoring.sandbox import Sandbox, score_in_process
 
 MODELS = 20
 ROUNDS = 5
@@ -65,21 +66,19 @@ def run(
         for r in references
     ]
     started = time.perf_counter()
-    sandbox = scoring.Sandbox()
+    sandbox = Sandbox()
     sandbox.start()
     startup = time.perf_counter() - started
-    one_worker = scoring.Sandbox(workers=1)
-    no_spares = scoring.Sandbox(spares=0)
+    one_worker = Sandbox(workers=1)
+    no_spares = Sandbox(spares=0)
     boxes = (sandbox, one_worker, no_spares)
 
-    def sandboxed(box: scoring.Sandbox) -> Callable[[], list[int]]:
+    def sandboxed(box: Sandbox) -> Callable[[], list[int]]:
         return lambda: [r.correct for r in box.score_all(payloads, x, y, data.spec)]
 
     jobs: dict[str, Callable[[], list[int]]] = {
         "sandboxed": sandboxed(sandbox),
-        "in_process": lambda: [
-            scoring.score_in_process(p, x, y, data.spec).correct for p in payloads
-        ],
+        "in_process": lambda: [score_in_process(p, x, y, data.spec).correct for p in payloads],
         "native": lambda: [int(np.count_nonzero(r.predict(x) == y)) for r in references],
         "one_worker": sandboxed(one_worker),
         "no_spares": sandboxed(no_spares),

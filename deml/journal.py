@@ -10,12 +10,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from deml.exceptions import DemlError
-from deml.storage import write_atomic
-
-
-class JournalError(DemlError, ValueError):
-    """A record in the state dir is unreadable."""
+from deml._fs import write_atomic
+from deml.exceptions import JournalError
 
 
 def load(path: Path) -> dict[str, Any] | None:

@@ -29,6 +29,7 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from deml._paths import checkout
 from deml.exceptions import SettingsError
 
 ENV_PREFIX = "DEML_"
@@ -174,7 +175,7 @@ def config_dir() -> Path:
     local = Path("configs")
     if (local / "networks.yaml").is_file():
         return local
-    return Path(__file__).resolve().parents[1] / "configs"
+    return checkout() / "configs"
 
 
 def config_files() -> list[Path]:

@@ -6,20 +6,15 @@ and one that votes wrong scores. The local chain's clock jumps from phase to pha
 
 from __future__ import annotations
 
-import json
 import time
-from pathlib import Path
 from typing import Any
 
 from prefect import flow
 
-from deml.competition import Competition
-from deml.report import report
 from flows.competitor import competitor_flow
 from flows.host import host_flow
 from flows.miner import miner_flow
-from tasks import devchain
-from tasks.common import session
+from tasks import devchain, standing
 
 HOST = 0
 COMPETITORS = {1: ["torch-mlp", "torch-cnn"], 2: ["keras-cnn"], 3: ["keras-mlp"]}
@@ -39,9 +34,7 @@ TEMPLATE = {
 def demo_flow(project: str = ".", epochs: int = 12) -> dict[str, Any]:
     """Play a competition from creation to the last claim; return the summary."""
     started = time.monotonic()
-    settings, chain = session()
-    if not settings.active_network.dev:
-        raise ValueError("the demo moves the chain's clock: run it on a dev network (local)")
+    devchain.require_dev_chain()
 
     print("[1/6] host: preparing the digits dataset (DVC), publishing it, creating the competition")
     address = host_flow(account=HOST, project=project, template=TEMPLATE)
@@ -75,10 +68,8 @@ def demo_flow(project: str = ".", epochs: int = 12) -> dict[str, Any]:
     for account in COMPETITORS:
         competitor_flow(competition=address, account=account, models=COMPETITORS[account])
 
-    summary = report(Competition(chain, address))
+    summary = standing.publish(address)
     summary["duration_s"] = round(time.monotonic() - started, 1)
-    path = Path(settings.state_dir) / "demo-summary.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(summary, indent=2) + "\n")
+    path = standing.write_summary(summary, "demo-summary.json")
     print(f"summary written to {path}")
     return summary

@@ -6,7 +6,7 @@ from __future__ import annotations
 from prefect import Flow, flow
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from tasks import miner, settlement
+from tasks import miner, settlement, standing
 
 
 @flow(name="miner", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=2))
@@ -14,7 +14,8 @@ def miner_flow(
     competition: str | None = None, account: int = 0, dishonest: bool = False
 ) -> dict[str, int]:
     """Register, score new models, commit and reveal the vote, settle, claim; publish the
-    leaderboard. `competition` limits the pass to one; `dishonest` is for demos only."""
+    standing (leaderboard, miners, payouts). `competition` limits the pass to one;
+    `dishonest` is for demos only."""
     addresses = [competition] if competition else miner.open_competitions(account)
     scored = {}
     for address in addresses:
@@ -29,7 +30,7 @@ def miner_flow(
         miner.reveal_vote(address, account)
         if settlement.finalize(address, account):
             settlement.claim(address, account)
-        miner.publish_leaderboard(address)
+        standing.publish(address)
     return scored
 
 

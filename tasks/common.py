@@ -5,22 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 import requests
-from eth_account.signers.local import LocalAccount
 from prefect import Task
 from prefect.client.schemas.objects import TaskRun
 from prefect.states import State
 
-from deml import deployment
-from deml.chain import Chain
-from deml.competition import Competition, CompetitionFactory
-from deml.exceptions import ChainError, ContractRevert
-from deml.localnode import connect
+from deml.chain.client import Chain
+from deml.chain.localnode import connect
+from deml.contracts import deployment
+from deml.contracts.bindings import Competition, CompetitionFactory
+from deml.exceptions import TransientError
 from deml.settings import Settings, load_settings
-from deml.storage import StorageUnavailable
 
-TRANSIENT = (
-    ChainError,
-    StorageUnavailable,
+# Failures that may pass by themselves: DeML's own transient errors, and the network errors
+# of libraries that reach us unwrapped. Everything else (a revert, a wrong chain, a missing
+# account, bad input) would fail the same way again.
+TRANSIENT: tuple[type[BaseException], ...] = (
+    TransientError,
     ConnectionError,
     TimeoutError,
     requests.ConnectionError,
@@ -29,13 +29,11 @@ TRANSIENT = (
 
 
 def is_transient(_task: Task[..., Any], _run: TaskRun, state: State[Any]) -> bool:
-    """Retry a node or store that did not answer; never a revert (it would revert again)."""
+    """Retry a node, store or receipt that did not answer in time; never anything else."""
     try:
         error = state.result(raise_on_failure=False)
     except Exception as exc:  # the state holds no result at all: nothing to judge by
         error = exc
-    if isinstance(error, ContractRevert):
-        return False
     return isinstance(error, TRANSIENT)
 
 
@@ -52,13 +50,6 @@ def session() -> tuple[Settings, Chain]:
     """The settings and a connection (starting the local node on a dev network)."""
     settings = load_settings()
     return settings, connect(settings)
-
-
-def signer(chain: Chain, account: int) -> LocalAccount:
-    """The `account`-th configured signer (0 on a real network: the key or keystore)."""
-    if not 0 <= account < len(chain.accounts):
-        raise ChainError(f"account {account} is not configured; {len(chain.accounts)} are")
-    return chain.accounts[account]
 
 
 def factory(settings: Settings, chain: Chain) -> CompetitionFactory:

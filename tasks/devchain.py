@@ -5,18 +5,29 @@ from __future__ import annotations
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from deml.contracts.types import Phase
+from deml.exceptions import DevChainRequired
 from tasks.common import competition, session
-
-DEADLINES = ("submit", "reveal", "vote_commit", "vote_reveal")
 
 
 @task(cache_policy=NO_CACHE)
-def advance_past(address: str, deadline: str) -> int:
-    """Move the dev chain's clock to the given deadline of the competition; return the time."""
-    if deadline not in DEADLINES:
-        raise ValueError(f"deadline must be one of {', '.join(DEADLINES)}, not {deadline!r}")
+def require_dev_chain() -> None:
+    """Fail unless the configured network is a local dev chain (whose clock may be moved)."""
+    settings, _ = session()
+    if not settings.active_network.dev:
+        raise DevChainRequired(
+            f"network {settings.network!r} is not a local dev chain: its clock cannot be moved"
+        )
+
+
+@task(cache_policy=NO_CACHE)
+def advance_past(address: str, phase: str) -> int:
+    """Move the dev chain's clock to the end of `phase` (`submit`, `reveal`, `vote_commit` or
+    `vote_reveal`) of the competition; return the chain's time."""
     _, chain = session()
-    target = getattr(competition(chain, address).params(), f"{deadline}_deadline")
-    if chain.timestamp() < target:
-        chain.travel_to(target)
+    deadline = competition(chain, address).params().deadline(Phase[phase.upper()])
+    if deadline is None:
+        raise ValueError(f"phase {phase!r} does not end at a deadline")
+    if chain.timestamp() < deadline:
+        chain.travel_to(deadline)
     return chain.timestamp()

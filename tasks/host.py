@@ -8,10 +8,11 @@ from typing import Any
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from deml import datapackage, host
+from deml.dataset import datapackage
+from deml.roles import host
+from deml.roles.terms import load_template
 from deml.storage import storage_from_settings
-from deml.template import load_template
-from tasks.common import RETRIES, competition, factory, session, signer
+from tasks.common import RETRIES, competition, factory, session
 
 
 @task(cache_policy=NO_CACHE)
@@ -45,7 +46,7 @@ def create_competition(
         manifest,
         manifest_cid,
         key,
-        host=signer(chain, account),
+        host=chain.signer(account),
         state_dir=settings.state_dir,
     )
     return comp.address
@@ -57,4 +58,4 @@ def reveal_key(address: str, account: int) -> bool:
     settings, chain = session()
     hosted = host.load(settings.state_dir, address)
     key = host.load_test_key(settings.state_dir, hosted.dataset, hosted.version)
-    return host.reveal_key_if_due(competition(chain, address), key, signer(chain, account))
+    return host.reveal_key_if_due(competition(chain, address), key, chain.signer(account))

@@ -5,20 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from prefect import task
-from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from deml import miner
-from deml.competition import Phase
-from deml.leaderboard import leaderboard
-from deml.scoring import default_sandbox
+from deml.contracts.types import Phase
+from deml.roles import miner
+from deml.scoring.sandbox import default_sandbox
 from deml.storage import storage_from_settings
-from tasks.common import RETRIES, competition, factory, session, signer
+from tasks.common import RETRIES, competition, factory, session
 
 
 def _book(address: str, account: int) -> tuple[Any, Any, Any, miner.MinerBook]:
     settings, chain = session()
-    who = signer(chain, account)
+    who = chain.signer(account)
     return settings, chain, who, miner.MinerBook(settings.state_dir, address, who.address)
 
 
@@ -26,7 +24,7 @@ def _book(address: str, account: int) -> tuple[Any, Any, Any, miner.MinerBook]:
 def open_competitions(account: int) -> list[str]:
     """Competitions of this network's factory with work left: not finalized, or unclaimed."""
     settings, chain = session()
-    who = signer(chain, account).address
+    who = chain.signer(account).address
     found = []
     for created in factory(settings, chain).competitions():
         comp = competition(chain, created.address)
@@ -80,27 +78,3 @@ def reveal_vote(address: str, account: int) -> bool:
     """Reveal the committed vote in the vote-reveal window."""
     _, chain, who, book = _book(address, account)
     return miner.reveal_vote_if_due(competition(chain, address), book, who)
-
-
-@task(cache_policy=NO_CACHE)
-def publish_leaderboard(address: str) -> list[dict[str, Any]]:
-    """Publish the standing as a Prefect table artifact; return its rows."""
-    _, chain = session()
-    rows = [
-        {
-            "submission": r.submission_id,
-            "owner": r.owner,
-            "status": r.status,
-            "correct": r.correct,
-            "accuracy": None if r.accuracy is None else round(r.accuracy, 4),
-            "votes": r.votes,
-            "agreeing": r.agreeing,
-        }
-        for r in leaderboard(competition(chain, address))
-    ]
-    create_table_artifact(
-        table=rows or [{"submission": None, "status": "no revealed submissions yet"}],
-        key=f"leaderboard-{address.lower()[2:12]}",
-        description=f"Leaderboard of competition {address}",
-    )
-    return rows

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
 
-from deml import account
-from deml.chain import DEV_MNEMONIC, Chain
-from deml.localnode import LocalNode, NodeInfo
+from deml.chain import accounts
+from deml.chain.client import DEV_MNEMONIC, Chain
+from deml.chain.localnode import LocalNode, NodeInfo
+from tests.helpers.project import ROOT, free_port, make_project
 
 # Quick locally, deeper in CI (.ci/run sets HYPOTHESIS_PROFILE=ci), deepest on demand.
 settings.register_profile("dev", max_examples=50, deadline=None)
@@ -26,15 +24,6 @@ settings.register_profile(
     "deep", max_examples=20_000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
@@ -54,7 +43,7 @@ def chain(request: pytest.FixtureRequest) -> Iterator[Chain]:
         return
     info: NodeInfo = request.getfixturevalue("anvil_node")
     connected = Chain.connect(
-        info.url, account.from_mnemonic(DEV_MNEMONIC), expected_chain_id=31337, dev=True
+        info.url, accounts.from_mnemonic(DEV_MNEMONIC), expected_chain_id=31337, dev=True
     )
     snapshot = connected.snapshot()
     yield connected
@@ -65,7 +54,7 @@ def chain(request: pytest.FixtureRequest) -> Iterator[Chain]:
 def anvil_chain(anvil_node: NodeInfo) -> Iterator[Chain]:
     """The session's anvil node alone, rolled back after the test."""
     connected = Chain.connect(
-        anvil_node.url, account.from_mnemonic(DEV_MNEMONIC), expected_chain_id=31337, dev=True
+        anvil_node.url, accounts.from_mnemonic(DEV_MNEMONIC), expected_chain_id=31337, dev=True
     )
     snapshot = connected.snapshot()
     yield connected
@@ -80,21 +69,6 @@ def migrated_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("mlflow") / "mlflow.db"
     MlflowClient(f"sqlite:///{path}").search_experiments()
     return path
-
-
-# .gitignore too: DVC refuses to run when git ignores dvc.lock, as a fresh clone would show.
-PIPELINE_FILES = ["dvc.yaml", "params.yaml", "data/.gitignore", ".gitignore"]
-
-
-def make_project(repo: Path) -> Path:
-    """A new git + DVC repo holding the dataset pipeline and the deml sources it depends on."""
-    for name in PIPELINE_FILES:
-        (repo / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(ROOT / name, repo / name)
-    shutil.copytree(ROOT / "deml", repo / "deml", ignore=shutil.ignore_patterns("__pycache__"))
-    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
-    subprocess.run([sys.executable, "-m", "dvc", "init", "-q"], cwd=repo, check=True)
-    return repo
 
 
 @pytest.fixture(scope="session")

@@ -16,22 +16,21 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from deml.chain import Chain
-from deml.dashboard.data import (
-    FactoryMissing,
-    FactorySource,
-    MalformedAddress,
-    ReadModel,
-    UnknownCompetition,
-    checked_address,
-)
+from deml import _paths
+from deml.chain.client import Chain
+from deml.dashboard.data import FactorySource, ReadModel, checked_address
 from deml.dashboard.views import AccountView, ChainHead, CompetitionRow, CompetitionView
-from deml.exceptions import ChainError, DemlError
+from deml.exceptions import (
+    ChainError,
+    DemlError,
+    FactoryMissing,
+    MalformedAddress,
+    UnknownCompetition,
+)
 
 PACKAGE = resources.files("deml.dashboard")
-# The checkout this package was installed from (a wheel has none: the page then says the
-# chart library is missing, and shows the tables).
-NODE_MODULES = Path(__file__).resolve().parents[2] / "node_modules"
+# The checkout's node_modules (a wheel has none: the page then says the chart library is
+# missing, and shows the tables).
 # Only these files of node_modules are served, never the folder itself.
 VENDOR_FILES = {
     "uPlot.iife.min.js": "uplot/dist/uPlot.iife.min.js",
@@ -65,7 +64,7 @@ def create_app(
         expected_chain_id=expected_chain_id,
         head_ttl_s=head_ttl_s,
     )
-    vendor = node_modules or NODE_MODULES
+    vendor = node_modules or _paths.node_modules()
     templates = Jinja2Templates(directory=str(PACKAGE / "templates"))
     app = FastAPI(
         title="DeML dashboard",

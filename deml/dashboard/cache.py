@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from hexbytes import HexBytes
 from web3.exceptions import BlockNotFound
 
-from deml.chain import Chain
+from deml.chain.client import Chain
 
 T = TypeVar("T")
 LogFetcher = Callable[[int, int], Sequence[Any]]

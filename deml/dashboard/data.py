@@ -1,8 +1,9 @@
 """The dashboard's read model: competitions, leaderboards, miners, payouts and histories.
 
-Everything comes through the binding (deml.competition): its views for the current state,
-the contracts' events for history. Reads are cached per block (deml.dashboard.cache). The
-answers are the dataclasses of deml.dashboard.views.
+Everything comes through the binding (deml.contracts.bindings): its views for the current
+state, its event readers for history, read through a cache per block (deml.dashboard.cache).
+The rules (leaderboard, slashes, payouts) are deml.roles.standing's, the same as `deml
+status` uses. The answers are the dataclasses of deml.dashboard.views.
 """
 
 from __future__ import annotations
@@ -10,25 +11,21 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
-from typing import Any
+from dataclasses import asdict
+from typing import Any, TypeVar
 
 from eth_account import Account
 from eth_utils import is_address, to_checksum_address
-from requests.exceptions import RequestException
-from web3 import HTTPProvider, Web3
 from web3.exceptions import Web3RPCError
 
-from deml.chain import Chain
-from deml.competition import (
-    Competition,
-    CompetitionFactory,
+from deml.chain.client import Chain
+from deml.contracts.bindings import Competition, CompetitionFactory
+from deml.contracts.types import (
     CreatedCompetition,
-    MinerStatus,
-    Outcome,
     Params,
+    Participant,
     Phase,
-    Status,
+    Submission,
     Summary,
 )
 from deml.dashboard.cache import BlockCache
@@ -41,29 +38,23 @@ from deml.dashboard.views import (
     ChainHead,
     CompetitionRow,
     CompetitionView,
-    LeaderboardEntry,
-    MinerEntry,
-    PayoutEntry,
-    Payouts,
+    LeaderboardRow,
     TimelineStep,
 )
-from deml.exceptions import ChainError, DemlError
+from deml.exceptions import (
+    ChainUnreachable,
+    FactoryMissing,
+    MalformedAddress,
+    UnknownCompetition,
+    WrongChain,
+)
+from deml.roles import standing
 
 # A fixed address, or a function that looks it up (again while none is found).
 FactorySource = str | Callable[[], str | None] | None
 READ_TIMEOUT_S = 5
-
-
-class MalformedAddress(DemlError, ValueError):
-    """Text that is not an Ethereum address."""
-
-
-class UnknownCompetition(DemlError, LookupError):
-    """An address the factory never created a competition at."""
-
-
-class FactoryMissing(DemlError, LookupError):
-    """No CompetitionFactory is configured, or none lives at the configured address."""
+E = TypeVar("E")
+V = TypeVar("V")
 
 
 # -- helpers -----------------------------------------------------------------------------------
@@ -82,21 +73,7 @@ def checked_address(text: str) -> str:
 def reader_chain(url: str, *, dev: bool = False) -> Chain:
     """A read-only connection that does not ask the node anything until it is used."""
     # Views are eth_calls and need a `from`; a fresh key that never signs anything will do.
-    w3 = Web3(HTTPProvider(url, request_kwargs={"timeout": READ_TIMEOUT_S}))
-    return Chain(w3=w3, accounts=[Account.create()], backend="http", dev=dev)
-
-
-def _name(value: Phase | Outcome | Status | MinerStatus) -> str:
-    return value.name.lower()
-
-
-def _deadline(phase: Phase, params: Params) -> int | None:
-    return {
-        Phase.SUBMIT: params.submit_deadline,
-        Phase.REVEAL: params.reveal_deadline,
-        Phase.VOTE_COMMIT: params.vote_commit_deadline,
-        Phase.VOTE_REVEAL: params.vote_reveal_deadline,
-    }.get(phase)
+    return Chain.http(url, [Account.create()], dev=dev, timeout_s=READ_TIMEOUT_S)
 
 
 def _timeline(phase: Phase, params: Params, key_revealed: bool) -> list[TimelineStep]:
@@ -112,12 +89,78 @@ def _timeline(phase: Phase, params: Params, key_revealed: bool) -> list[Timeline
         skipped = step in (Phase.VOTE_COMMIT, Phase.VOTE_REVEAL) and not key_revealed
         if skipped and phase >= Phase.SETTLE:
             state = "skipped"
-        steps.append(TimelineStep(_name(step), _deadline(step, params), state))
+        steps.append(TimelineStep(step.label, params.deadline(step), state))
     return steps
 
 
-def _accuracy(score: int | None, test_set_size: int) -> float | None:
-    return None if score is None or test_set_size == 0 else score / test_set_size
+def _cached_events(reader: str) -> Callable[[CachedCompetition], list[Any]]:
+    """A method that reads the binding's event reader `reader` through the block cache."""
+
+    def read(self: CachedCompetition) -> list[Any]:
+        return self._events(getattr(self.binding, reader))
+
+    read.__name__ = reader
+    return read
+
+
+class CachedCompetition:
+    """One competition's views and events through the block cache: a `standing.Source`.
+
+    Views are read once per block, events once and then only for the blocks after the last
+    one read, from the competition's creation block on.
+    """
+
+    def __init__(self, binding: Competition, created: CreatedCompetition, cache: BlockCache):
+        self.binding = binding
+        self.created = created
+        self._cache = cache
+
+    @property
+    def address(self) -> str:
+        return self.created.address
+
+    def host(self) -> str:
+        return self.created.host
+
+    def params(self) -> Params:
+        return self.created.params
+
+    def summary(self) -> Summary:
+        return self._cache.memo(("summary", self.address), self.binding.summary)
+
+    def submission(self, submission_id: int) -> Submission:
+        return self._view(self.binding.submission, submission_id)
+
+    def participant(self, account: str) -> Participant:
+        return self._view(self.binding.participant, account)
+
+    def claimable(self, account: str) -> int:
+        return self._view(self.binding.claimable, account)
+
+    # The event readers of the binding, through the cache.
+    commits = _cached_events("commits")
+    registrations = _cached_events("registrations")
+    miner_settlements = _cached_events("miner_settlements")
+    submission_settlements = _cached_events("submission_settlements")
+    finalizations = _cached_events("finalizations")
+    claims = _cached_events("claims")
+
+    def leaderboard(self) -> list[standing.LeaderboardEntry]:
+        """The standing's leaderboard, once per block."""
+        return self._cache.memo(
+            ("leaderboard", self.address), lambda: standing.leaderboard(self, self.summary())
+        )
+
+    def _view(self, read: Callable[[Any], V], arg: Any) -> V:
+        key = (read.__name__, self.address, arg)
+        return self._cache.memo(key, lambda: read(arg))
+
+    def _events(self, read: Callable[..., list[E]]) -> list[E]:
+        def fetch(first: int, last: int) -> list[E]:
+            return read(from_block=first, to_block=last)
+
+        key = (read.__name__, self.address)
+        return self._cache.logs(key, fetch, self.created.block_number)
 
 
 # -- the read model ----------------------------------------------------------------------------
@@ -141,7 +184,7 @@ class ReadModel:
         self._factory: CompetitionFactory | None = None
         self._expected_chain_id = expected_chain_id
         self._cache = BlockCache(chain, ttl_s=head_ttl_s)
-        self._competitions: dict[str, Competition] = {}
+        self._competitions: dict[str, CachedCompetition] = {}
         # One reader at a time: eth-tester is not thread-safe, and a second request for the
         # same block waits for the first and then reads its cached answer.
         self._lock = threading.RLock()
@@ -196,22 +239,23 @@ class ReadModel:
             )
         return created
 
-    def _binding(self, address: str) -> Competition:
-        if address not in self._competitions:
-            self._competitions[address] = Competition(self.chain, address)
-        return self._competitions[address]
+    def _source(self, created: CreatedCompetition) -> CachedCompetition:
+        if created.address not in self._competitions:
+            binding = Competition(self.chain, created.address)
+            self._competitions[created.address] = CachedCompetition(binding, created, self._cache)
+        return self._competitions[created.address]
 
     def _competition_rows(self) -> list[CompetitionRow]:
         rows = []
         for created in sorted(self._created().values(), key=lambda c: -c.block_number):
-            summary = self._summary(created.address)
+            summary = self._source(created).summary()
             params = created.params
             rows.append(
                 CompetitionRow(
                     address=created.address,
                     host=created.host,
-                    phase=_name(summary.phase),
-                    outcome=_name(summary.outcome),
+                    phase=summary.phase.label,
+                    outcome=summary.outcome.label,
                     prize=str(summary.prize),
                     pool=str(summary.pool),
                     entry_fee=str(params.entry_fee),
@@ -219,7 +263,7 @@ class ReadModel:
                     revealed=summary.revealed,
                     miners=summary.miners,
                     test_set_size=params.test_set_size,
-                    next_deadline=_deadline(summary.phase, params),
+                    next_deadline=params.deadline(summary.phase),
                     created_block=created.block_number,
                     dataset_cid=created.dataset_cid,
                     test_cid=created.test_cid,
@@ -227,29 +271,17 @@ class ReadModel:
             )
         return rows
 
-    def _summary(self, address: str) -> Summary:
-        return self._cache.memo(("summary", address), lambda: self._binding(address).summary())
-
-    def _events(self, created: CreatedCompetition, event: str) -> list[Any]:
-        """Every `event` log of one competition, from its creation block on."""
-        contract = self._binding(created.address).contract
-
-        def fetch(first: int, last: int) -> list[Any]:
-            return list(getattr(contract.events, event)().get_logs(from_block=first, to_block=last))
-
-        return self._cache.logs((event, created.address), fetch, created.block_number)
-
-    def _settled_at(self, created: CreatedCompetition) -> dict[int, int]:
+    def _settled_at(self, source: CachedCompetition) -> dict[int, int]:
         """Submission id -> timestamp of the block that settled it."""
         return {
-            int(log["args"]["id"]): self._cache.timestamp(int(log["blockNumber"]))
-            for log in self._events(created, "SubmissionSettled")
+            s.id: self._cache.timestamp(s.log.block_number) for s in source.submission_settlements()
         }
 
     def _view(self, created: CreatedCompetition) -> CompetitionView:
-        binding = self._binding(created.address)
-        summary = self._summary(created.address)
+        source = self._source(created)
+        summary = source.summary()
         params = created.params
+        settled_at = self._settled_at(source)
         return CompetitionView(
             address=created.address,
             host=created.host,
@@ -257,8 +289,8 @@ class ReadModel:
             test_cid=created.test_cid,
             created_block=created.block_number,
             now=self._cache.current.timestamp,
-            phase=_name(summary.phase),
-            outcome=_name(summary.outcome),
+            phase=summary.phase.label,
+            outcome=summary.outcome.label,
             test_key_revealed=summary.test_key_revealed,
             prize=str(summary.prize),
             pool=str(summary.pool),
@@ -275,110 +307,12 @@ class ReadModel:
             miners_count=summary.miners,
             miners_slashed=summary.miners_slashed,
             timeline=_timeline(summary.phase, params, summary.test_key_revealed),
-            # Until finalization the best id is only the current leader.
-            leaderboard=self._leaderboard(
-                created, summary.best_id if summary.phase == Phase.FINALIZED else 0
-            ),
-            miners=self._miners(created, summary.phase),
-            payouts=self._payouts(created, binding) if summary.phase == Phase.FINALIZED else None,
-        )
-
-    def _leaderboard(self, created: CreatedCompetition, winner_id: int) -> list[LeaderboardEntry]:
-        binding = self._binding(created.address)
-        size = created.params.test_set_size
-        settled_at = self._settled_at(created)
-        entries = []
-        for log in self._events(created, "SubmissionCommitted"):
-            sid = int(log["args"]["id"])
-            sub = binding.submission(sid)
-            validated = sub.status == Status.VALIDATED
-            pending = sub.top_score if sub.status == Status.REVEALED and sub.votes else None
-            score = sub.top_score if validated else None
-            entries.append(
-                LeaderboardEntry(
-                    id=sid,
-                    owner=str(log["args"]["committer"]),
-                    status=_name(sub.status),
-                    rank=None,
-                    score=score,
-                    pending_score=pending,
-                    votes=sub.votes,
-                    top_votes=sub.top_votes,
-                    accuracy=_accuracy(score if validated else pending, size),
-                    winner=validated and sid == winner_id,
-                    size=sub.size,
-                    committed_block=int(log["blockNumber"]),
-                    settled_at=settled_at.get(sid),
-                )
-            )
-        return _ranked(entries)
-
-    def _miners(self, created: CreatedCompetition, phase: Phase) -> list[MinerEntry]:
-        binding = self._binding(created.address)
-        settled = {
-            str(log["args"]["miner"]): log["args"] for log in self._events(created, "MinerSettled")
-        }
-        miners = []
-        for log in self._events(created, "MinerRegistered"):
-            address = str(log["args"]["miner"])
-            status = binding.participant(address).miner_status
-            result = settled.get(address)
-            agreeing = int(result["agreeing"]) if result else None
-            disagreeing = int(result["disagreeing"]) if result else None
-            counted = (agreeing or 0) + (disagreeing or 0)
-            reason = None
-            if status == MinerStatus.SLASHED:
-                reason = "most of its votes disagreed with the validated scores"
-            elif status == MinerStatus.COMMITTED and phase >= Phase.SETTLE:
-                reason = "committed votes but never revealed them"
-            miners.append(
-                MinerEntry(
-                    address=address,
-                    status=_name(status),
-                    agreeing=agreeing,
-                    disagreeing=disagreeing,
-                    agreement=(agreeing or 0) / counted if counted else None,
-                    slashed=reason is not None,
-                    slash_reason=reason,
-                )
-            )
-        return miners
-
-    def _payouts(self, created: CreatedCompetition, binding: Competition) -> Payouts:
-        roles: dict[str, list[str]] = {created.host: ["host"]}
-        for log in self._events(created, "SubmissionCommitted"):
-            roles.setdefault(str(log["args"]["committer"]), []).append("competitor")
-        for log in self._events(created, "MinerRegistered"):
-            roles.setdefault(str(log["args"]["miner"]), []).append("miner")
-        claimed: dict[str, int] = {}
-        for log in self._events(created, "Claimed"):
-            account = str(log["args"]["account"])
-            claimed[account] = claimed.get(account, 0) + int(log["args"]["amount"])
-        finals = self._events(created, "Finalized")
-        final = finals[0] if finals else None
-        summary = self._summary(created.address)
-        entries = []
-        for account, account_roles in roles.items():
-            claimable = binding.claimable(account)
-            paid = claimed.get(account, 0)
-            entries.append(
-                PayoutEntry(
-                    address=account,
-                    roles=sorted(set(account_roles)),
-                    owed=str(paid + claimable),
-                    claimed=str(paid),
-                    claimable=str(claimable),
-                )
-            )
-        entries.sort(key=lambda e: -int(e.owed))
-        winner_id = int(final["args"]["winnerId"]) if final else summary.best_id
-        return Payouts(
-            outcome=_name(summary.outcome),
-            winner_id=winner_id or None,
-            winner_amount=str(summary.winner_amount),
-            reward_per_vote=str(summary.reward_per_vote),
-            host_amount=str(summary.host_amount),
-            entries=entries,
+            leaderboard=[
+                LeaderboardRow(**asdict(entry), settled_at=settled_at.get(entry.id))
+                for entry in source.leaderboard()
+            ],
+            miners=standing.miners(source, summary),
+            payouts=standing.payouts(source),
         )
 
     # -- accounts --------------------------------------------------------------------------
@@ -389,61 +323,53 @@ class ReadModel:
         owed: list[AccountOwed] = []
         mining: list[AccountMining] = []
         for created in self._created().values():
-            binding = self._binding(created.address)
-            submissions += self._account_submissions(created, account)
-            for log in self._events(created, "Claimed"):
-                if log["args"]["account"] == account:
-                    block = int(log["blockNumber"])
+            source = self._source(created)
+            submissions += self._account_submissions(source, account)
+            for claim in source.claims():
+                if claim.account == account:
+                    block = claim.log.block_number
                     claims.append(
                         AccountClaim(
                             created.address,
-                            str(log["args"]["to"]),
-                            str(log["args"]["amount"]),
+                            claim.to,
+                            str(claim.amount),
                             block,
                             self._cache.timestamp(block),
                         )
                     )
             # Zero before finalization and after the claim.
-            if amount := binding.claimable(account):
+            if amount := source.claimable(account):
                 owed.append(AccountOwed(created.address, str(amount)))
-            registered = self._events(created, "MinerRegistered")
-            if any(log["args"]["miner"] == account for log in registered):
-                part = binding.participant(account)
+            if any(r.miner == account for r in source.registrations()):
+                part = source.participant(account)
                 mining.append(
-                    AccountMining(created.address, _name(part.miner_status), part.agreeing_votes)
+                    AccountMining(created.address, part.miner_status.label, part.agreeing_votes)
                 )
         submissions.sort(key=lambda s: (s.committed_at, s.competition, s.id))
         claims.sort(key=lambda c: c.block)
         return AccountView(account, submissions, claims, owed, mining)
 
     def _account_submissions(
-        self, created: CreatedCompetition, account: str
+        self, source: CachedCompetition, account: str
     ) -> list[AccountSubmission]:
-        binding = self._binding(created.address)
-        size = created.params.test_set_size
-        settled_at = self._settled_at(created)
-        result = []
-        for log in self._events(created, "SubmissionCommitted"):
-            if log["args"]["committer"] != account:
-                continue
-            sid = int(log["args"]["id"])
-            sub = binding.submission(sid)
-            score = sub.top_score if sub.status == Status.VALIDATED else None
-            pending = sub.top_score if sub.status == Status.REVEALED and sub.votes else None
-            result.append(
-                AccountSubmission(
-                    competition=created.address,
-                    id=sid,
-                    status=_name(sub.status),
-                    score=score,
-                    pending_score=pending,
-                    accuracy=_accuracy(score, size),
-                    test_set_size=size,
-                    committed_at=self._cache.timestamp(int(log["blockNumber"])),
-                    settled_at=settled_at.get(sid),
-                )
+        settled_at = self._settled_at(source)
+        size = source.params().test_set_size
+        return [
+            AccountSubmission(
+                competition=source.address,
+                id=entry.id,
+                status=entry.status,
+                score=entry.score,
+                pending_score=entry.pending_score,
+                # The chart shows verified accuracy only.
+                accuracy=entry.accuracy if entry.score is not None else None,
+                test_set_size=size,
+                committed_at=self._cache.timestamp(entry.committed_block),
+                settled_at=settled_at.get(entry.id),
             )
-        return result
+            for entry in source.leaderboard()
+            if entry.owner == account
+        ]
 
     # -- internals -------------------------------------------------------------------------
 
@@ -477,10 +403,10 @@ class ReadModel:
             try:
                 self._chain_id()
                 yield
-            except ChainError:
-                raise
-            except (RequestException, OSError, Web3RPCError) as exc:
-                raise ChainError(self._unreachable(exc)) from None
+            except ChainUnreachable as exc:
+                raise ChainUnreachable(self._unreachable(exc.__cause__ or exc)) from None
+            except Web3RPCError as exc:
+                raise ChainUnreachable(self._unreachable(exc)) from None
 
     def _chain_id(self) -> int:
         """The node's chain id, asked once per block: the node behind a URL may be replaced."""
@@ -488,7 +414,7 @@ class ReadModel:
         chain_id = self._cache.memo("chain_id", lambda: int(self.chain.w3.eth.chain_id))
         expected = self._expected_chain_id
         if expected is not None and chain_id != expected:
-            raise ChainError(
+            raise WrongChain(
                 f"the node at {self.rpc_url} is chain {chain_id}, but the settings expect"
                 f" {expected}; are you connected to the right network?"
             )
@@ -502,19 +428,3 @@ class ReadModel:
             else " Is the RPC URL (--rpc or DEML_RPC_URL) right?"
         )
         return f"no chain answers {where}: {type(exc).__name__}.{hint}".replace("  ", " ")
-
-
-def _ranked(entries: list[LeaderboardEntry]) -> list[LeaderboardEntry]:
-    """Validated first, best score first (ties: lower id), ranked; then pending; then the rest."""
-    validated = sorted(
-        (e for e in entries if e.score is not None), key=lambda e: (-(e.score or 0), e.id)
-    )
-    pending = sorted(
-        (e for e in entries if e.score is None and e.pending_score is not None),
-        key=lambda e: (-(e.pending_score or 0), e.id),
-    )
-    rest = sorted(
-        (e for e in entries if e.score is None and e.pending_score is None), key=lambda e: e.id
-    )
-    ranked = [replace(e, rank=i) for i, e in enumerate(validated, start=1)]
-    return ranked + pending + rest

@@ -2,11 +2,14 @@
 
 Amounts are decimal strings of wei (JSON numbers lose precision above 2**53); times are
 Unix seconds of block timestamps; enums are lower-case names (`vote_reveal`, `validated`).
+The leaderboard, miner and payout rows are deml.roles.standing's, as `deml status` shows them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from deml.roles.standing import LeaderboardEntry, MinerEntry, Payouts
 
 
 @dataclass(frozen=True)
@@ -50,58 +53,10 @@ class TimelineStep:
 
 
 @dataclass(frozen=True)
-class LeaderboardEntry:
-    """One submission on the leaderboard."""
+class LeaderboardRow(LeaderboardEntry):
+    """One submission on the leaderboard (deml.roles.standing's entry), and when it settled."""
 
-    id: int
-    owner: str  # the committer (the contract records the owner only from the reveal)
-    status: str
-    rank: int | None  # validated submissions only
-    score: int | None  # the validated score
-    pending_score: int | None  # the most common score voted so far, before settlement
-    votes: int
-    top_votes: int
-    accuracy: float | None  # (validated or pending) score / test set size
-    winner: bool  # after finalization only; until then rank 1 is the leader
-    size: int
-    committed_block: int
-    settled_at: int | None
-
-
-@dataclass(frozen=True)
-class MinerEntry:
-    """One miner: its votes' agreement with the validated scores, and its stake."""
-
-    address: str
-    status: str
-    agreeing: int | None
-    disagreeing: int | None
-    agreement: float | None  # agreeing / (agreeing + disagreeing), once settled
-    slashed: bool
-    slash_reason: str | None
-
-
-@dataclass(frozen=True)
-class PayoutEntry:
-    """What one account is owed after finalization, in all its roles."""
-
-    address: str
-    roles: list[str]
-    owed: str  # claimed + claimable
-    claimed: str
-    claimable: str
-
-
-@dataclass(frozen=True)
-class Payouts:
-    """How the pool was split (the Finalized event and the summary)."""
-
-    outcome: str
-    winner_id: int | None
-    winner_amount: str
-    reward_per_vote: str
-    host_amount: str
-    entries: list[PayoutEntry]
+    settled_at: int | None = None
 
 
 @dataclass(frozen=True)
@@ -132,7 +87,7 @@ class CompetitionView:
     miners_count: int
     miners_slashed: int
     timeline: list[TimelineStep]
-    leaderboard: list[LeaderboardEntry]
+    leaderboard: list[LeaderboardRow]
     miners: list[MinerEntry]
     payouts: Payouts | None  # after finalization
 

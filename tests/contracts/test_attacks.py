@@ -9,10 +9,11 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from web3.contract import Contract
 
-from deml.chain import Chain
-from deml.competition import model_commitment, new_salt
+from deml import artifacts
+from deml.chain.client import Chain
+from deml.contracts.commitments import model_commitment, new_salt
 from deml.exceptions import ContractRevert, TransactionError, custom_error_class
-from tests.contracts.conftest import FEE, STAKE, Game
+from tests.helpers.game import FEE, STAKE, Game
 
 
 def raises(name: str) -> pytest.RaisesContext:
@@ -94,7 +95,7 @@ def test_copied_vote_commitment_fails_at_reveal(
 
 
 def deploy_actor(chain: Chain, owner: LocalAccount, funds: int) -> Contract:
-    actor = chain.deploy("Actor", sender=owner)
+    actor = chain.deploy(artifacts.load_fixture("Actor"), sender=owner)
     chain.transfer(actor.address, funds, sender=owner)
     return actor
 
@@ -196,7 +197,7 @@ def test_forced_ether_does_not_break_the_accounting(
     c1 = competitors[0]
     sid = game.submit(c1)
     forced = 12345
-    chain.deploy("ForceSend", comp.address, sender=anyone, value=forced)
+    chain.deploy(artifacts.load_fixture("ForceSend"), comp.address, sender=anyone, value=forced)
     assert chain.balance(comp.address) == comp.liabilities() + forced
     game.to_reveal()
     game.reveal(sid, c1)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from deml.chain import DEV_BALANCE_WEI, Chain
+from deml import artifacts
+from deml.chain.client import DEV_BALANCE_WEI, Chain
 from deml.exceptions import (
     ContractCustomError,
     ContractRevert,
@@ -19,7 +20,7 @@ def test_dev_accounts_are_anvils_and_funded(chain: Chain) -> None:
 
 
 def test_deploy_transact_and_read_back(chain: Chain) -> None:
-    probe = chain.deploy("Probe")
+    probe = chain.deploy(artifacts.load_fixture("Probe"))
     receipt = chain.transact(probe.functions.store(42, 100), sender=chain.accounts[1])
     assert receipt["status"] == 1
     assert chain.call(probe.functions.value()) == 42
@@ -29,7 +30,7 @@ def test_deploy_transact_and_read_back(chain: Chain) -> None:
 
 
 def test_custom_error_is_decoded_with_name_and_arguments(chain: Chain) -> None:
-    probe = chain.deploy("Probe")
+    probe = chain.deploy(artifacts.load_fixture("Probe"))
     with pytest.raises(custom_error_class("ProbeValueTooLarge")) as caught:
         chain.transact(probe.functions.store(5, 1))
     err = caught.value
@@ -41,7 +42,7 @@ def test_custom_error_is_decoded_with_name_and_arguments(chain: Chain) -> None:
 
 
 def test_custom_error_with_address_and_string_arguments(chain: Chain) -> None:
-    probe = chain.deploy("Probe")
+    probe = chain.deploy(artifacts.load_fixture("Probe"))
     caller = chain.accounts[2]
     with pytest.raises(custom_error_class("ProbeUnauthorized")) as caught:
         chain.call(probe.functions.forbidden(), sender=caller)
@@ -50,7 +51,7 @@ def test_custom_error_with_address_and_string_arguments(chain: Chain) -> None:
 
 def test_revert_mined_on_chain_is_decoded_too(chain: Chain) -> None:
     """With the gas given, nothing is estimated: the revert is found from the mined receipt."""
-    probe = chain.deploy("Probe")
+    probe = chain.deploy(artifacts.load_fixture("Probe"))
     sender = chain.accounts[3]
     nonce = chain.w3.eth.get_transaction_count(sender.address)
     with pytest.raises(custom_error_class("ProbeValueTooLarge")) as caught:
@@ -60,7 +61,7 @@ def test_revert_mined_on_chain_is_decoded_too(chain: Chain) -> None:
 
 
 def test_require_reason_string_is_decoded(chain: Chain) -> None:
-    probe = chain.deploy("Probe")
+    probe = chain.deploy(artifacts.load_fixture("Probe"))
     with pytest.raises(ContractRevert) as caught:
         chain.transact(probe.functions.failWithReason())
     assert not isinstance(caught.value, ContractCustomError)
@@ -68,7 +69,7 @@ def test_require_reason_string_is_decoded(chain: Chain) -> None:
 
 
 def test_out_of_gas_is_reported_as_a_failed_transaction(chain: Chain) -> None:
-    probe = chain.deploy("Probe")
+    probe = chain.deploy(artifacts.load_fixture("Probe"))
     with pytest.raises(TransactionError, match="ran out of gas"):
         chain.transact(probe.functions.store(1, 2), gas=30_000)
 
@@ -89,7 +90,7 @@ def test_time_travel_sets_the_next_block_time(chain: Chain) -> None:
 
 
 def test_snapshot_and_revert_restore_state(chain: Chain) -> None:
-    probe = chain.deploy("Probe")
+    probe = chain.deploy(artifacts.load_fixture("Probe"))
     chain.transact(probe.functions.store(1, 10))
     snap = chain.snapshot()
     chain.transact(probe.functions.store(9, 10))

@@ -10,10 +10,12 @@ import pytest
 from eth_account.signers.local import LocalAccount
 
 from bench.gas import calldata_standard
-from deml import account
-from deml.chain import DEV_MNEMONIC, Chain
-from deml.competition import Competition, CompetitionFactory, Params, hash_test_key, new_salt
-from tests.contracts.conftest import STEP
+from deml.chain import accounts
+from deml.chain.client import DEV_MNEMONIC, Chain
+from deml.contracts.bindings import Competition, CompetitionFactory
+from deml.contracts.commitments import hash_test_key, new_salt
+from deml.contracts.types import Params
+from tests.helpers.game import STEP
 
 SUBMISSIONS = 500
 COMPETITORS = 10
@@ -47,7 +49,7 @@ def fund(chain: Chain, accounts: list[LocalAccount]) -> None:
 @pytest.mark.anvil
 def test_gas_does_not_grow_with_submissions_or_miners(anvil_chain: Chain) -> None:
     chain = anvil_chain
-    everyone = account.from_mnemonic(DEV_MNEMONIC, 1 + COMPETITORS + MINERS + 1)
+    everyone = accounts.from_mnemonic(DEV_MNEMONIC, 1 + COMPETITORS + MINERS + 1)
     host, competitors, miners = (
         everyone[0],
         everyone[1 : 1 + COMPETITORS],

@@ -7,10 +7,10 @@ from collections.abc import Callable
 import pytest
 from eth_account.signers.local import LocalAccount
 
-from deml.chain import Chain
-from deml.competition import MinerStatus, Outcome, Phase, Status
+from deml.chain.client import Chain
+from deml.contracts.types import MinerStatus, Outcome, Phase, Status
 from deml.exceptions import custom_error_class
-from tests.contracts.conftest import FEE, PRIZE, STAKE, Game
+from tests.helpers.game import FEE, PRIZE, STAKE, Game
 
 
 def owed(amounts: dict[str, int]) -> dict[str, int]:

@@ -11,11 +11,12 @@ import pytest
 from eth_abi import encode
 from eth_account.signers.local import LocalAccount
 
-from deml import artifact
-from deml.chain import Chain
-from deml.competition import CompetitionFactory, model_commitment, new_salt
+from deml import artifacts
+from deml.chain.client import Chain
+from deml.contracts.bindings import CompetitionFactory
+from deml.contracts.commitments import model_commitment, new_salt
 from deml.exceptions import custom_error_class
-from tests.contracts.conftest import (
+from tests.helpers.game import (
     DATASET_CID,
     FEE,
     STAKE,
@@ -24,6 +25,7 @@ from tests.contracts.conftest import (
     Game,
     default_params,
 )
+from tests.helpers.project import ROOT
 
 PARAMS_ABI = (
     "(uint128,uint128,uint40,uint40,uint40,uint40,uint32,uint24,uint16,uint16,uint16,bytes32)"
@@ -36,14 +38,14 @@ def raises(name: str, **arguments: object) -> pytest.RaisesContext:
 
 
 def test_every_declared_error_has_a_test_here() -> None:
-    contracts = Path(__file__).parents[2] / "contracts"
+    contracts = ROOT / "contracts"
     declared = {
         name
         for source in ("ICompetition.sol", "CompetitionFactory.sol")
         for name in re.findall(r"^\s*error (\w+)\(", (contracts / source).read_text(), re.MULTILINE)
     }
     abi_errors = {
-        item["name"] for item in artifact.load("Competition").abi if item["type"] == "error"
+        item["name"] for item in artifacts.load("Competition").abi if item["type"] == "error"
     }
     assert declared - {"CidInvalid"} <= abi_errors
     here = Path(__file__).parent
@@ -104,7 +106,7 @@ def test_clone_made_outside_the_factory_must_bring_its_prize(
     chain: Chain, factory: CompetitionFactory, host: LocalAccount
 ) -> None:
     """The factory always sends the prize it encodes; a hand-made clone must too."""
-    maker = chain.deploy("CloneMaker", sender=host)
+    maker = chain.deploy(artifacts.load_fixture("CloneMaker"), sender=host)
     implementation = chain.call(factory.contract.functions.implementation())
     params = default_params(chain, b"k" * 32)
     args = encode(["address", "uint256", PARAMS_ABI], [host.address, 5, params.as_abi()])
@@ -122,7 +124,7 @@ def test_clone_and_implementation_cannot_be_initialized_again(
     game = create_game()
     implementation = chain.call(factory.contract.functions.implementation())
     for address in (game.competition.address, implementation):
-        target = chain.contract("Competition", address)
+        target = chain.contract(artifacts.load("Competition"), address)
         with raises("AlreadyInitialized"):
             chain.transact(target.functions.initialize(), sender=anyone)
 
@@ -315,7 +317,7 @@ def test_vote_reveal_checks(
 def _raw_commitment(
     ids: list[int], scores: list[int], salt: bytes, miner: str, competition: str
 ) -> bytes:
-    from deml.competition import vote_commitment
+    from deml.contracts.commitments import vote_commitment
 
     return vote_commitment(ids, scores, salt, miner, competition)
 
@@ -391,7 +393,7 @@ def test_nothing_to_claim(create_game: Callable[..., Game], anyone: LocalAccount
 def test_model_over_the_cap_is_refused_before_sending(
     create_game: Callable[..., Game], competitors: list[LocalAccount]
 ) -> None:
-    from deml.competition import BindingError
+    from deml.exceptions import BindingError
 
     game = create_game(max_model_bytes=10)
     before = game.chain.w3.eth.get_transaction_count(competitors[0].address)

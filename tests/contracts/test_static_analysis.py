@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from deml import analysis
+from deml.contracts import analysis
+from tests.helpers.project import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 SLITHER = ROOT / ".slither" / "bin" / "slither"  # installed by `make setup`
 # Reviewed in contracts/README.md ("Slither"): deadlines are the protocol's design, and
 # revealVotes' branches are one revert check each.

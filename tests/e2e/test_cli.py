@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 import requests
 
-from deml import account
-from deml.chain import DEV_MNEMONIC, Chain
-from deml.localnode import rpc_chain_id
-from tests.conftest import free_port
+from deml import artifacts
+from deml.chain import accounts
+from deml.chain.client import DEV_MNEMONIC, Chain
+from deml.chain.localnode import rpc_chain_id
+from tests.helpers.project import ROOT, free_port
 
-ROOT = Path(__file__).resolve().parents[2]
 DEML = [sys.executable, "-m", "deml.cli"]
 
 
@@ -46,7 +46,7 @@ def local_env(tmp_path: Path) -> Iterator[dict[str, str]]:
 
 def dev_chain(url: str) -> Chain:
     return Chain.connect(
-        url, account.from_mnemonic(DEV_MNEMONIC), expected_chain_id=31337, dev=True
+        url, accounts.from_mnemonic(DEV_MNEMONIC), expected_chain_id=31337, dev=True
     )
 
 
@@ -75,7 +75,7 @@ def test_chain_up_down_and_restart_keeps_deployed_contracts(
     assert f"already running: {url}" in again.stdout
 
     chain = dev_chain(url)
-    probe = chain.deploy("Probe")
+    probe = chain.deploy(artifacts.load_fixture("Probe"))
     chain.transact(probe.functions.store(42, 100))
     assert "block" in run("chain", "status", env=local_env).stdout
 
@@ -89,13 +89,14 @@ def test_chain_up_down_and_restart_keeps_deployed_contracts(
     run("chain", "up", "--port", port, "--state", str(state), env=local_env)
     restarted = dev_chain(url)
     assert restarted.w3.eth.get_code(probe.address) == chain.w3.eth.get_code(probe.address) != b""
-    assert restarted.call(restarted.contract("Probe", probe.address).functions.value()) == 42
+    again = restarted.contract(artifacts.load_fixture("Probe"), probe.address)
+    assert restarted.call(again.functions.value()) == 42
 
 
 def test_commands_start_the_local_chain_when_none_runs(
     local_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from deml.localnode import connect
+    from deml.chain.localnode import connect
     from deml.settings import load_settings
 
     for key, value in local_env.items():

@@ -19,14 +19,13 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
-from deml.chain import DEV_MNEMONIC
-from deml.dashboard import create_app
+from deml.chain.client import DEV_MNEMONIC
+from deml.chain.localnode import LocalNode, NodeInfo
+from deml.dashboard.app import create_app
 from deml.dashboard.data import reader_chain
-from deml.localnode import LocalNode, NodeInfo
-from tests.conftest import free_port
-from tests.dashboard_fixtures import World, played_on
+from tests.helpers.dashboard import World, played_on
+from tests.helpers.project import ROOT, free_port
 
-ROOT = Path(__file__).resolve().parents[2]
 DRIVER = ROOT / "tests" / "js" / "dashboard_browser.mjs"
 CHROMIUM = Path("/usr/bin/chromium")
 OUTPUT = ROOT / "tests" / "output"

@@ -13,22 +13,13 @@ from pathlib import Path
 import pytest
 import requests
 
-from deml import deployment
-from deml.localnode import NodeInfo
+from deml.chain.localnode import NodeInfo
+from deml.contracts import deployment
 from deml.settings import load_settings
-from tests.conftest import free_port
-from tests.dashboard_fixtures import World, played_on
+from tests.helpers.dashboard import World, played_on
+from tests.helpers.project import ROOT, free_port
 
-ROOT = Path(__file__).resolve().parents[2]
-# `deml` with the dashboard command mounted, whether or not deml/cli.py registers it yet.
-DEML = [
-    sys.executable,
-    "-c",
-    "import sys; from deml import cli; from deml.cli_dashboard import dashboard;"
-    " names = {c.name or c.callback.__name__ for c in cli.app.registered_commands};"
-    " 'dashboard' in names or cli.app.command('dashboard')(dashboard);"
-    " sys.argv[0] = 'deml'; cli.main()",
-]
+DEML = [sys.executable, "-m", "deml.cli"]
 
 
 @pytest.fixture(scope="module")

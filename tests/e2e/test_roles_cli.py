@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from deml.localnode import NodeInfo
-from tests import kubo_standin
-from tests.conftest import ROOT, make_project
+from deml.chain.localnode import NodeInfo
+from tests.helpers import kubo_standin
+from tests.helpers.project import ROOT, make_project
 
 
 @pytest.fixture
@@ -81,7 +81,10 @@ def test_host_competitor_and_miner_play_a_competition(
 
     status = json.loads(deml("host", "status", address, "--json"))
     assert status["phase"] == "finalized" and status["outcome"] == "winner"
-    assert status["winner"]["submission_id"] == 1
-    assert status["final_balance_wei"] == 0
-    assert len(status["payouts"]) == 2  # the winner and the miner (no dust for the host)
+    assert status["winner"]["id"] == 1
+    assert status["balance"] == "0"
+    # The winner and the miner were paid; the host (no dust) owes and is owed nothing.
+    paid = {e["address"]: int(e["claimed"]) for e in status["payouts"]["entries"]}
+    assert sorted(n > 0 for n in paid.values()) == [False, True, True]
+    assert all(e["claimable"] == "0" for e in status["payouts"]["entries"])
     assert kubo.pins  # the host pinned its dataset on the node

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import httpx
 
-from deml.localnode import NodeInfo
-from tests.conftest import ROOT, free_port
+from deml.chain.localnode import NodeInfo
+from tests.helpers.project import ROOT, free_port
 
 
 def test_serve_runs_the_miner_on_its_interval(tmp_path: Path, anvil_node: NodeInfo) -> None:

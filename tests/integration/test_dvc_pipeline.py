@@ -13,8 +13,8 @@ import typer
 import yaml
 from typer.testing import CliRunner
 
-from deml.cli_data import data_app
-from tests.conftest import ROOT, make_project
+from deml.cli.data import data_app
+from tests.helpers.project import ROOT, make_project
 
 app = typer.Typer()
 app.add_typer(data_app, name="data")

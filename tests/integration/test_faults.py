@@ -13,22 +13,26 @@ from pathlib import Path
 import pytest
 from eth_account.signers.local import LocalAccount
 
-from deml import account, miner
-from deml.chain import DEV_MNEMONIC, Chain
-from deml.competition import Competition, CompetitionFactory, MinerStatus, Phase, vote_commitment
-from deml.localnode import LocalNode, NodeInfo
-from tests.conftest import ROOT, free_port
-from tests.contracts.conftest import DATASET_CID, TEST_CID, default_params
-from tests.tcp_proxy import Proxy
+from deml.chain import accounts
+from deml.chain.client import DEV_MNEMONIC, Chain
+from deml.chain.localnode import LocalNode, NodeInfo
+from deml.contracts.bindings import Competition, CompetitionFactory
+from deml.contracts.commitments import vote_commitment
+from deml.contracts.types import MinerStatus, Phase
+from deml.roles import miner
+from tests.helpers.game import DATASET_CID, TEST_CID, default_params
+from tests.helpers.project import ROOT, free_port
+from tests.helpers.tcp_proxy import Proxy
 
 KILLED_MINER = """
 import os, signal, sys
 from pathlib import Path
-from deml import account, miner
-from deml.chain import DEV_MNEMONIC, Chain
-from deml.competition import Competition
+from deml.chain import accounts
+from deml.roles import miner
+from deml.chain.client import DEV_MNEMONIC, Chain
+from deml.contracts.bindings import Competition
 url, address, state, stop_after = sys.argv[1:]
-chain = Chain.connect(url, account.from_mnemonic(DEV_MNEMONIC), dev=True)
+chain = Chain.connect(url, accounts.from_mnemonic(DEV_MNEMONIC), dev=True)
 comp, who = Competition(chain, address), chain.accounts[4]
 book = miner.MinerBook(Path(state), address, who.address)
 miner.plan_vote(comp, book)
@@ -86,7 +90,7 @@ def test_miner_killed_around_its_commit_resumes_and_reveals(
     assert comp.participant(who.address).miner_status == MinerStatus.REVEALED
     assert comp.votes_for(1, 321) == 1
     # Exactly one commitment reached the chain: no double vote.
-    assert len(comp.contract.events.VotesCommitted().get_logs(from_block=0)) == 1
+    assert len(comp.vote_commits()) == 1
 
 
 def test_node_down_for_a_few_seconds_mid_task(
@@ -119,8 +123,7 @@ def test_node_down_for_a_few_seconds_mid_task(
     threading.Timer(3.0, proxy.start).start()  # back after three seconds
     assert register(comp.address, 0) is True
     assert comp.participant(who.address).miner_status == MinerStatus.REGISTERED
-    logs = comp.contract.events.MinerRegistered().get_logs(from_block=0)
-    assert [log["args"]["miner"] for log in logs] == [who.address]
+    assert [r.miner for r in comp.registrations()] == [who.address]
     proxy.stop()
 
 
@@ -128,7 +131,7 @@ def test_anvil_restarted_from_its_state_file_mid_competition(tmp_path: Path) -> 
     node = LocalNode(tmp_path / "node")
     port, state = free_port(), tmp_path / "chain.json"
     info, _ = node.start(port=port, chain_id=31337, mnemonic=DEV_MNEMONIC, state_file=state)
-    chain = Chain.connect(info.url, account.from_mnemonic(DEV_MNEMONIC), dev=True)
+    chain = Chain.connect(info.url, accounts.from_mnemonic(DEV_MNEMONIC), dev=True)
     key = os.urandom(32)
     try:
         comp = open_competition(chain, chain.accounts[0], key)
@@ -142,7 +145,7 @@ def test_anvil_restarted_from_its_state_file_mid_competition(tmp_path: Path) -> 
             port=port, chain_id=31337, mnemonic=DEV_MNEMONIC, state_file=state
         )
         assert started
-        chain = Chain.connect(info.url, account.from_mnemonic(DEV_MNEMONIC), dev=True)
+        chain = Chain.connect(info.url, accounts.from_mnemonic(DEV_MNEMONIC), dev=True)
         comp = Competition(chain, comp.address)
         assert (comp.summary(), chain.balance(comp.address)) == (before[0], before[2])
         assert chain.timestamp() >= before[1]
@@ -151,7 +154,7 @@ def test_anvil_restarted_from_its_state_file_mid_competition(tmp_path: Path) -> 
         chain.travel_to(comp.params().vote_commit_deadline)
         comp.reveal_votes([1], [300], b"\x01" * 32, sender=chain.accounts[4])
         chain.travel_to(comp.params().vote_reveal_deadline)
-        from deml import settlement
+        from deml.roles import settlement
 
         assert settlement.finalize(comp, chain.accounts[9])
         for who in (chain.accounts[0], chain.accounts[1], chain.accounts[4]):
@@ -165,7 +168,7 @@ def test_anvil_restarted_from_its_state_file_mid_competition(tmp_path: Path) -> 
 def test_miner_refuses_a_test_split_of_another_size(role_env: Path) -> None:
     """A host who declares fewer test rows than it publishes cannot make miners vote scores
     that would revert (and cost their stake): the miner stops before committing."""
-    from deml import crypto, datapackage
+    from deml.dataset import crypto, datapackage
     from deml.settings import load_settings
     from deml.storage import storage_from_settings
 
@@ -174,7 +177,7 @@ def test_miner_refuses_a_test_split_of_another_size(role_env: Path) -> None:
     cids = datapackage.publish(role_env / datapackage.PACKAGE_DIR, storage_from_settings(settings))
     key = crypto.KeyStore(settings.state_dir).load(manifest["name"], manifest["version"])
     chain = Chain.connect(
-        settings.active_network.rpc_url, account.from_mnemonic(DEV_MNEMONIC), dev=True
+        settings.active_network.rpc_url, accounts.from_mnemonic(DEV_MNEMONIC), dev=True
     )
     factory = CompetitionFactory.deploy(chain)
     declared = manifest["counts"]["test"] - 1

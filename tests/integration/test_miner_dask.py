@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from deml import account, miner
-from deml.chain import DEV_MNEMONIC
-from deml.competition import Competition, MinerStatus
-from deml.localnode import connect
+from deml.chain import accounts
+from deml.chain.client import DEV_MNEMONIC
+from deml.chain.localnode import connect
+from deml.contracts.bindings import Competition
+from deml.contracts.types import MinerStatus
+from deml.roles import miner
 from deml.settings import load_settings
 from flows.competitor import competitor_flow
 from flows.host import host_flow
@@ -27,7 +29,7 @@ def test_miner_scores_on_a_local_dask_cluster(role_env: Path) -> None:
     devchain.advance_past(address, "submit")
     host_flow(competition=address, account=0)
     competitor_flow(competition=address, account=1)
-    miner_account = account.from_mnemonic(DEV_MNEMONIC)[4]
+    miner_account = accounts.from_mnemonic(DEV_MNEMONIC)[4]
     chain = connect(load_settings())
     Competition(chain, address).register_miner(sender=miner_account)
     devchain.advance_past(address, "reveal")

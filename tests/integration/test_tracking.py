@@ -13,8 +13,8 @@ import pytest
 from mlflow import MlflowClient
 from onnx import TensorProto, helper, numpy_helper
 
-from deml import tracking
-from deml.spec import ModelSpec
+from deml.model.spec import ModelSpec
+from deml.roles import tracking
 
 SPEC = ModelSpec((64,), 10)
 COMPETITION = "0x5fbdb2315678afecb367f032d93f642f64180aa3"
@@ -152,7 +152,7 @@ def test_unknown_run_is_explained(store: MlflowClient) -> None:
 def test_zoo_training_is_tracked_per_epoch(store: MlflowClient) -> None:
     from sklearn.datasets import load_digits
 
-    from deml import export, zoo
+    from deml.model import export, zoo
 
     X, y = load_digits(return_X_y=True)
     X, y = X.astype(np.float32), y.astype(np.int64)

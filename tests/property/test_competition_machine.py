@@ -24,16 +24,11 @@ from hypothesis.stateful import (
 )
 from web3.contract import Contract
 
-from deml.chain import Chain
-from deml.competition import (
-    Competition,
-    CompetitionFactory,
-    Params,
-    Phase,
-    hash_test_key,
-    model_commitment,
-    new_salt,
-)
+from deml import artifacts
+from deml.chain.client import Chain
+from deml.contracts.bindings import Competition, CompetitionFactory
+from deml.contracts.commitments import hash_test_key, model_commitment, new_salt
+from deml.contracts.types import Params, Phase
 from deml.exceptions import ContractRevert
 
 TEST_SET = 50
@@ -259,7 +254,7 @@ def test_competition_state_machine(anvil_chain: Chain) -> None:
     world = World(
         chain=chain,
         factory=CompetitionFactory.deploy(chain),
-        inspector=chain.deploy("Inspector"),
+        inspector=chain.deploy(artifacts.load_fixture("Inspector")),
         host=chain.accounts[0],
         players=chain.accounts[1:8],
     )

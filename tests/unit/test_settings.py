@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 
-from deml import account
+from deml.chain import accounts
 from deml.exceptions import SettingsError
 from deml.settings import load_settings
 
@@ -36,7 +36,7 @@ def test_defaults_select_the_local_dev_network() -> None:
 
 
 def test_local_network_signs_with_anvils_dev_accounts() -> None:
-    signers = account.from_settings(load_settings())
+    signers = accounts.from_settings(load_settings())
     assert len(signers) == 10
     assert signers[1].address == "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
 
@@ -121,9 +121,9 @@ def test_real_network_needs_a_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DEML_NETWORK", "sepolia")
     monkeypatch.setenv("DEML_RPC_URL", "https://rpc.example")
     with pytest.raises(SettingsError, match="no signing key for network 'sepolia'"):
-        account.from_settings(load_settings())
+        accounts.from_settings(load_settings())
     monkeypatch.setenv("DEML_PRIVATE_KEY", KEY)
-    (signer,) = account.from_settings(load_settings())
+    (signer,) = accounts.from_settings(load_settings())
     assert signer.address == Account.from_key(KEY).address
 
 
@@ -139,9 +139,9 @@ def test_keystore_is_decrypted_with_its_password(
         load_settings()
     monkeypatch.setenv("DEML_KEYSTORE_PASSWORD", "wrong")
     with pytest.raises(SettingsError, match="wrong DEML_KEYSTORE_PASSWORD"):
-        account.from_settings(load_settings())
+        accounts.from_settings(load_settings())
     monkeypatch.setenv("DEML_KEYSTORE_PASSWORD", "pw")
-    (signer,) = account.from_settings(load_settings())
+    (signer,) = accounts.from_settings(load_settings())
     assert signer.address == Account.from_key(KEY).address
 
 

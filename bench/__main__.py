@@ -1,0 +1,5 @@
+"""`python -m bench gas|codec|scoring`: the benchmarks without the `deml` command."""
+
+from bench.cli import bench_app
+
+bench_app(prog_name="python -m bench")

@@ -1,0 +1,123 @@
+"""`deml bench …` (or `python -m bench …`): the benchmarks, writing bench/results/*.json.
+
+Mounted on `deml` through the `deml.commands` entry point (`register`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from deml.exceptions import DemlError
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+bench_app = typer.Typer(
+    help="Run the benchmarks; results go to bench/results/.", no_args_is_help=True
+)
+out = Console(soft_wrap=True)
+# Each command imports its benchmark when it runs: `deml --help` stays fast.
+
+
+@bench_app.command("codec")
+def codec_command(
+    output: Annotated[Path, typer.Option("--output", "-o")] = RESULTS / "codec.json",
+    seed: Annotated[int, typer.Option(help="Training seed of the reference models.")] = 0,
+) -> None:
+    """Size and accuracy of every codec on the reference models, against the seed's encoding."""
+    from bench import codec as bench_codec
+
+    results = bench_codec.run(seed=seed)
+    bench_codec.write(results, output)
+    columns = ("model", "params", "seed bytes", "zlib", "best codec", "bytes", "of seed", "Δ acc")
+    table = Table(*columns)
+    for model in results["models"]:
+        zlib = next(c for c in model["codecs"] if c["codec"] == "zlib")
+        best = bench_codec.best(model)
+        delta = 100 * (best["accuracy"] - model["reference_accuracy"])
+        table.add_row(
+            model["name"],
+            f"{model['params']:,}",
+            f"{model['seed_bytes']:,}",
+            f"{zlib['bytes']:,}",
+            best["codec"],
+            f"{best['bytes']:,}",
+            f"1/{model['seed_bytes'] / best['bytes']:.1f}",
+            f"{delta:+.2f} pt",
+        )
+    out.print(table)
+    out.print(f"wrote {output}")
+
+
+@bench_app.command("scoring")
+def scoring_command(
+    output: Annotated[Path, typer.Option("--output", "-o")] = RESULTS / "scoring.json",
+    models: Annotated[int, typer.Option(min=1, help="How many models to score.")] = 20,
+    rounds: Annotated[int, typer.Option(min=1, help="Timed rounds (the median is kept).")] = 5,
+    tile: Annotated[
+        int, typer.Option(min=1, help="Repeat the test split this many times (more samples).")
+    ] = 1,
+) -> None:
+    """Wall time to score the models: sandboxed, in-process ONNX Runtime, native framework."""
+    from bench import scoring as bench_scoring
+
+    record, details = bench_scoring.run(models, rounds, tile)
+    bench_scoring.write(record, output)
+    in_process = record["in_process_s"]
+    out.print(
+        f"{record['models']} models x {record['samples']} samples:"
+        f" sandboxed {record['sandboxed_s']:.3f} s ({record['sandboxed_s'] / in_process:.2f}x),"
+        f" in-process {in_process:.3f} s, native {record['native_s']:.3f} s"
+    )
+    out.print(
+        f"sandbox: {details.workers} children at a time; {details.spares} spares, warmed while"
+        f" idle ({details.refill_s:.3f} s before each batch); start-up {details.startup_s:.2f} s,"
+        " once per process"
+    )
+    out.print(
+        f"variants: one child at a time {details.one_worker_s:.3f} s"
+        f" ({details.one_worker_s / in_process:.2f}x); no spares {details.no_spares_s:.3f} s"
+        f" ({details.no_spares_s / in_process:.2f}x)"
+    )
+    out.print(f"wrote {output}")
+
+
+@bench_app.command("gas")
+def gas_command(
+    output: Annotated[Path, typer.Option("--output", "-o")] = RESULTS / "gas.json",
+) -> None:
+    """Gas of every contract operation, against the targets in contracts/README.md."""
+    from bench import gas as bench_gas
+
+    report = bench_gas.measure()
+    bench_gas.write(report, output)
+    table = Table("operation", "gas")
+    for name, value in report["operations"].items():
+        table.add_row(name, f"{value:,}")
+    out.print(table)
+    reveals = Table("reveal bytes", "gas", "calldata floor", "storage design", title="reveal")
+    for row in report["reveal"]:
+        reveals.add_row(
+            f"{row['bytes']:,}",
+            f"{row['gas']:,}",
+            f"{row['calldata_floor']:,}",
+            f"{row['storage_design']:,}"
+            + ("" if row["storage_design_fits_one_tx"] else " (over the tx cap)"),
+        )
+    out.print(reveals)
+    for name, size in report["bytecode_size"].items():
+        out.print(f"{name}: {size:,} bytes deployed")
+    missed = bench_gas.check_targets(report)
+    out.print(f"wrote {output}")
+    if missed:
+        raise DemlError("gas targets missed: " + "; ".join(missed))
+    out.print("every gas target is met")
+
+
+def register(app: typer.Typer) -> None:
+    """Mount `deml bench` on the root `deml` app (the `deml.commands` entry point)."""
+    app.add_typer(bench_app, name="bench")

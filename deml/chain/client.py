@@ -1,0 +1,351 @@
+"""The chain client: one connection, local signers, receipts checked, reverts decoded.
+
+Two backends behave the same: a JSON-RPC node over HTTP (anvil locally, any EVM network for
+real) and an in-process py-evm chain through eth-tester (fast, for tests). Transactions are
+always signed locally and sent raw, so no node ever holds a key.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from eth_account.signers.local import LocalAccount
+from eth_tester import EthereumTester, PyEVMBackend
+from eth_tester.exceptions import TransactionFailed
+from hexbytes import HexBytes
+from requests.exceptions import RequestException
+from web3 import EthereumTesterProvider, HTTPProvider, Web3
+from web3.contract import Contract
+from web3.contract.contract import ContractFunction
+from web3.exceptions import ContractLogicError, TransactionNotFound, Web3RPCError
+from web3.types import RPCEndpoint, TxParams, TxReceipt
+
+from deml.artifacts import Artifact
+from deml.chain import accounts
+from deml.chain.revert import ErrorTable, error_table, revert_from_exception, runtime_errors
+from deml.exceptions import (
+    AccountNotConfigured,
+    ChainError,
+    ChainUnreachable,
+    ContractRevert,
+    DevChainRequired,
+    TransactionError,
+    TransactionTimeout,
+    WrongChain,
+)
+
+DEV_MNEMONIC = "test test test test test test test test test test test junk"
+DEV_BALANCE_WEI = 10_000 * 10**18  # what anvil gives each dev account
+RECEIPT_TIMEOUT_S = 120
+GAS_MARGIN = 1.2  # estimates can fall short by the 63/64 rule on nested calls
+# EIP-7825 caps one transaction at 2**24 gas.
+MAX_TX_GAS = 16_777_216
+
+Backend = Literal["http", "eth-tester"]
+
+
+class Provider(HTTPProvider):
+    """web3's HTTP provider, raising ChainUnreachable when no node answers (at any call, not
+    only the first), so that callers can tell a dead node (retry) from a revert (never)."""
+
+    def make_request(self, method: RPCEndpoint, params: Any) -> Any:
+        try:
+            return super().make_request(method, params)
+        except (RequestException, OSError) as exc:
+            raise ChainUnreachable(
+                f"no chain answers at {self.endpoint_uri} ({method}): {type(exc).__name__}"
+            ) from exc
+
+
+@dataclass
+class Chain:
+    """A connection to one chain and the accounts that sign on it."""
+
+    w3: Web3
+    accounts: list[LocalAccount]
+    backend: Backend
+    dev: bool = False
+    _contracts: dict[tuple[str, str], Contract] = field(default_factory=dict, repr=False)
+    _chain_id: int | None = field(default=None, repr=False)
+    # Custom errors this connection decodes: the runtime contracts', and those of every
+    # artifact it has bound or deployed (test fixtures).
+    _errors: ErrorTable = field(default_factory=runtime_errors, repr=False)
+
+    @classmethod
+    def http(cls, url: str, accounts: list[LocalAccount], *, dev: bool, timeout_s: float) -> Chain:
+        """A connection over HTTP that asks the node nothing until it is used."""
+        w3 = Web3(Provider(url, request_kwargs={"timeout": timeout_s}))
+        return cls(w3=w3, accounts=accounts, backend="http", dev=dev)
+
+    @classmethod
+    def connect(
+        cls,
+        url: str,
+        accounts: list[LocalAccount],
+        *,
+        expected_chain_id: int | None = None,
+        dev: bool = False,
+        timeout_s: float = 10,
+    ) -> Chain:
+        """Connect over HTTP and check the node answers with the expected chain id."""
+        chain = cls.http(url, accounts, dev=dev, timeout_s=timeout_s)
+        try:
+            chain_id = chain.chain_id
+        except (ChainUnreachable, Web3RPCError) as exc:
+            hint = " Start it with `deml chain up`." if dev else " Is DEML_RPC_URL right?"
+            cause = exc.__cause__ or exc
+            raise ChainUnreachable(
+                f"no chain answers at {url}: {type(cause).__name__}.{hint}"
+            ) from None
+        if expected_chain_id is not None and chain_id != expected_chain_id:
+            raise WrongChain(
+                f"the node at {url} is chain {chain_id}, but the settings expect"
+                f" {expected_chain_id}; are you connected to the right network?"
+            )
+        return chain
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> Chain:
+        """Connect as the settings say (see deml.settings.Settings)."""
+        network = settings.active_network
+        return cls.connect(
+            network.rpc_url,
+            accounts.from_settings(settings),
+            expected_chain_id=network.chain_id,
+            dev=network.dev,
+        )
+
+    @classmethod
+    def in_process(cls, mnemonic: str = DEV_MNEMONIC, count: int = 10) -> Chain:
+        """A fresh py-evm chain in this process, funding the mnemonic's accounts as anvil does."""
+        signers = accounts.from_mnemonic(mnemonic, count)
+        # eth-tester derives its own accounts on another path; fund exactly anvil's instead.
+        genesis = {
+            bytes.fromhex(s.address[2:]): {
+                "balance": DEV_BALANCE_WEI,
+                "nonce": 0,
+                "code": b"",
+                "storage": {},
+            }
+            for s in signers
+        }
+        tester = EthereumTester(PyEVMBackend(genesis_state=genesis))
+        return cls(
+            w3=Web3(EthereumTesterProvider(tester)),
+            accounts=signers,
+            backend="eth-tester",
+            dev=True,
+        )
+
+    # -- reading ---------------------------------------------------------------------------
+
+    @property
+    def chain_id(self) -> int:
+        # A node never changes its chain id; asking once saves a round trip per transaction.
+        if self._chain_id is None:
+            self._chain_id = int(self.w3.eth.chain_id)
+        return self._chain_id
+
+    def signer(self, index: int) -> LocalAccount:
+        """The `index`-th configured signer (0 on a real network: the key or keystore)."""
+        if not 0 <= index < len(self.accounts):
+            raise AccountNotConfigured(
+                f"account {index} is not configured; {len(self.accounts)} are (0 to"
+                f" {len(self.accounts) - 1})"
+            )
+        return self.accounts[index]
+
+    def timestamp(self) -> int:
+        """The timestamp of the latest block."""
+        return int(self.w3.eth.get_block("latest")["timestamp"])
+
+    def balance(self, address: str) -> int:
+        return int(self.w3.eth.get_balance(Web3.to_checksum_address(address)))
+
+    def contract(self, artifact: Artifact, address: str) -> Contract:
+        """A web3 contract for `artifact` at `address`; its custom errors are decoded from now."""
+        key = (artifact.name, address)
+        if key not in self._contracts:
+            self._errors.update(error_table(artifact.abi))
+            self._contracts[key] = self.w3.eth.contract(
+                Web3.to_checksum_address(address), abi=artifact.abi
+            )
+        return self._contracts[key]
+
+    def call(self, fn: ContractFunction, sender: LocalAccount | None = None) -> Any:
+        """Call a view or simulate a function, turning a revert into a ContractRevert."""
+        params: TxParams = {"from": (sender or self.accounts[0]).address}
+        try:
+            return fn.call(params)
+        except (ContractLogicError, TransactionFailed) as exc:
+            raise self._as_revert(exc) from None
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def deploy(
+        self, artifact: Artifact, *args: Any, sender: LocalAccount | None = None, value: int = 0
+    ) -> Contract:
+        """Deploy `artifact` with constructor `args`; return the deployed contract."""
+        self._errors.update(error_table(artifact.abi))
+        factory = self.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
+        receipt = self.transact(factory.constructor(*args), sender=sender, value=value)
+        return self.contract(artifact, receipt["contractAddress"])
+
+    def estimate_gas(self, fn: Any, sender: LocalAccount | None = None, value: int = 0) -> int:
+        """The gas `fn` needs; a revert raises the decoded ContractRevert, sending nothing."""
+        params: TxParams = {"from": (sender or self.accounts[0]).address, "value": value}
+        try:
+            return int(fn.estimate_gas(params))
+        except (ContractLogicError, TransactionFailed) as exc:
+            raise self._as_revert(exc) from None
+
+    def transact(
+        self, fn: Any, *, sender: LocalAccount | None = None, value: int = 0, gas: int | None = None
+    ) -> TxReceipt:
+        """Sign and send a contract call or constructor; wait for and return its receipt.
+
+        Raises the decoded ContractRevert when it would revert (checked by estimating gas
+        first, so nothing is sent) or when it reverted on chain.
+        """
+        sender = sender or self.accounts[0]
+        if gas is None:
+            gas = min(int(self.estimate_gas(fn, sender, value) * GAS_MARGIN), MAX_TX_GAS)
+        tx = fn.build_transaction(
+            {
+                "from": sender.address,
+                "value": value,
+                "gas": gas,
+                "nonce": self.w3.eth.get_transaction_count(sender.address, "pending"),
+                "chainId": self.chain_id,
+            }
+        )
+        return self.send_signed(tx, sender)
+
+    def transfer(self, to: str, value: int, sender: LocalAccount | None = None) -> TxReceipt:
+        """Send plain ether."""
+        sender = sender or self.accounts[0]
+        tx: TxParams = {
+            "from": sender.address,
+            "to": Web3.to_checksum_address(to),
+            "value": value,
+            "nonce": self.w3.eth.get_transaction_count(sender.address, "pending"),
+            "chainId": self.chain_id,
+        }
+        tx["gas"] = self._estimate_raw(tx)
+        tx.update(self._fees())
+        return self.send_signed(tx, sender)
+
+    def send_signed(self, tx: TxParams, sender: LocalAccount) -> TxReceipt:
+        """Sign `tx` locally, send it raw and wait for a successful receipt."""
+        if "maxFeePerGas" not in tx and "gasPrice" not in tx:
+            tx.update(self._fees())
+        signed = sender.sign_transaction(dict(tx))
+        try:
+            tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
+        except (ContractLogicError, TransactionFailed) as exc:
+            raise self._as_revert(exc) from None
+        except Web3RPCError as exc:
+            raise TransactionError(f"the node refused the transaction: {exc}") from None
+        receipt = self._wait_for_receipt(tx_hash)
+        if receipt["status"] != 1:
+            raise self._failure(tx, receipt)
+        return receipt
+
+    # -- dev chains: time and snapshots ----------------------------------------------------
+
+    def travel_to(self, timestamp: int) -> None:
+        """Mine a block at `timestamp` (dev chains only)."""
+        self._require_dev("time travel")
+        if timestamp <= (now := self.timestamp()):
+            raise ChainError(f"cannot travel to {timestamp}: the chain is already at {now}")
+        if self.backend == "eth-tester":
+            # py-evm mines the travelled-to block one second early; ask for one more.
+            self._rpc("testing_timeTravel", [timestamp + 1])
+        else:
+            self._rpc("evm_setNextBlockTimestamp", [timestamp])
+            self._rpc("evm_mine", [])
+
+    def increase_time(self, seconds: int) -> None:
+        """Move the chain's clock forward by `seconds` and mine a block (dev chains only)."""
+        self.travel_to(self.timestamp() + seconds)
+
+    def mine(self) -> None:
+        """Mine one empty block (dev chains only)."""
+        self._require_dev("mining on demand")
+        self._rpc("evm_mine", [])
+
+    def snapshot(self) -> Any:
+        """Save the chain's state; `revert(id)` goes back to it (dev chains only)."""
+        self._require_dev("snapshots")
+        return self._rpc("evm_snapshot", [])
+
+    def revert(self, snapshot_id: Any) -> None:
+        """Go back to a state saved by `snapshot()`."""
+        self._require_dev("snapshots")
+        if self._rpc("evm_revert", [snapshot_id]) is False:
+            raise ChainError(f"the node has no snapshot {snapshot_id!r}")
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _wait_for_receipt(self, tx_hash: HexBytes) -> TxReceipt:
+        """Poll for the receipt: at once, then backing off from 5 ms to 1 s. (web3's own wait
+        sleeps 0.1 s before its second look, which is most of a transaction on a dev chain.)"""
+        deadline = time.monotonic() + RECEIPT_TIMEOUT_S
+        delay = 0.005
+        while True:
+            try:
+                return self.w3.eth.get_transaction_receipt(tx_hash)
+            except TransactionNotFound:
+                pass
+            if time.monotonic() > deadline:
+                raise TransactionTimeout(
+                    f"transaction {tx_hash.hex()} was not mined within {RECEIPT_TIMEOUT_S} s;"
+                    " it may still be pending"
+                )
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+
+    def _rpc(self, method: str, params: list[Any]) -> Any:
+        return self.w3.manager.request_blocking(RPCEndpoint(method), params)
+
+    def _require_dev(self, what: str) -> None:
+        if not self.dev:
+            raise DevChainRequired(f"{what} works only on a local dev chain")
+
+    def _fees(self) -> dict[str, int]:
+        base = int(self.w3.eth.get_block("latest").get("baseFeePerGas", 0))
+        tip = 10**9 if self.backend == "http" else 1
+        return {"maxFeePerGas": 2 * base + tip, "maxPriorityFeePerGas": tip}
+
+    def _estimate_raw(self, tx: TxParams) -> int:
+        try:
+            return int(self.w3.eth.estimate_gas(tx))
+        except (ContractLogicError, TransactionFailed) as exc:
+            raise self._as_revert(exc) from None
+
+    def _failure(self, tx: TxParams, receipt: TxReceipt) -> TransactionError:
+        """Why a mined transaction failed: replay it as a call at its block to get the revert."""
+        tx_hash = HexBytes(receipt["transactionHash"]).hex()
+        out_of_gas = TransactionError(
+            f"transaction {tx_hash} failed after using {receipt['gasUsed']} of {tx.get('gas')}"
+            " gas; it ran out of gas"
+        )
+        replay = {k: tx[k] for k in ("from", "to", "value", "data", "gas") if k in tx}
+        block = receipt["blockNumber"]
+        try:
+            self.w3.eth.call(replay, block_identifier=max(block - 1, 0))
+        except (ContractLogicError, TransactionFailed, Web3RPCError) as exc:
+            if "outofgas" in str(exc).lower().replace(" ", ""):
+                return out_of_gas
+            reverted = self._as_revert(exc)
+            reverted.args = (f"{reverted.args[0]} (transaction {tx_hash})",)
+            return reverted
+        return out_of_gas
+
+    def _as_revert(self, exc: Exception) -> ContractRevert:
+        found = revert_from_exception(exc, self._errors)
+        if found is None:
+            return ContractRevert(f"the call failed: {exc}")
+        return found

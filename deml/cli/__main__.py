@@ -1,0 +1,5 @@
+"""`python -m deml.cli`: the `deml` command."""
+
+from deml.cli.app import main
+
+main()

@@ -1,0 +1,118 @@
+"""`deml status`, `deml claim` and `deml config`: a competition's standing, pulling what an
+account is owed, and the settings in force."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from deml.chain.localnode import connect
+from deml.cli.context import ether, out, settings
+from deml.contracts.bindings import Competition
+from deml.roles import settlement, standing
+from deml.settings import config_dir
+
+Account = Annotated[int, typer.Option(help="Which configured signer (dev accounts: 0-9).", min=0)]
+Address = Annotated[str, typer.Argument(help="The competition's address.")]
+
+
+def status(
+    address: Address, as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False
+) -> None:
+    """Phase, deadlines, leaderboard, miners and payouts of a competition."""
+    report = read_report(address)
+    if as_json:
+        out.print_json(json.dumps(report))
+    else:
+        print_report(report)
+
+
+def claim(address: Address, account: Account = 0) -> None:
+    """Claim what the account is owed (winnings, refunds, stake and rewards)."""
+    chain = connect(settings())
+    who = chain.signer(account)
+    amount = settlement.claim_if_owed(Competition(chain, address), who)
+    out.print(
+        f"{who.address} claimed {ether(amount)}"
+        if amount
+        else f"{who.address}: nothing to claim now"
+    )
+
+
+def show_config() -> None:
+    """Show the settings in force (secrets hidden) and where they come from."""
+    s = settings()
+    table = Table(title=f"settings (from {config_dir()} and DEML_* variables)", show_header=False)
+    net = s.active_network
+    rows = {
+        "network": s.network,
+        "rpc_url": net.rpc_url,
+        "chain_id": net.chain_id,
+        "dev chain": net.dev,
+        "state_dir": s.state_dir,
+        "signer": "private key"
+        if s.private_key
+        else "keystore"
+        if s.keystore
+        else "dev mnemonic"
+        if net.dev
+        else "none",
+        "ipfs_backend": s.ipfs_backend,
+        "ipfs_api_url": s.ipfs_api_url,
+        "mlflow_tracking_uri": s.resolved_mlflow_uri,
+        "prefect_home": s.resolved_prefect_home,
+    }
+    for key, value in rows.items():
+        table.add_row(key, str(value))
+    out.print(table)
+
+
+def read_report(address: str) -> dict[str, Any]:
+    """The standing of the competition at `address` on the configured chain, as JSON data."""
+    comp = Competition(connect(settings()), address)
+    return standing.report(comp, comp.balance())
+
+
+def print_report(r: dict[str, Any]) -> None:
+    """A report (see deml.roles.standing.report) as tables."""
+    out.print(
+        f"competition {r['competition']}: phase [bold]{r['phase']}[/bold], outcome {r['outcome']}"
+    )
+    deadlines = ", ".join(f"{phase} ends {_time(at)}" for phase, at in r["deadlines"].items())
+    out.print(f"deadlines: {deadlines}")
+    size = r["test_set_size"]
+    board = Table("id", "owner", "status", "correct", f"of {size}", "votes", title="leaderboard")
+    for row in r["leaderboard"]:
+        correct = row["score"] if row["score"] is not None else row["pending_score"]
+        board.add_row(
+            str(row["id"]),
+            row["owner"],
+            row["status"] + (" (winner)" if row["winner"] else ""),
+            "-" if correct is None else str(correct),
+            "-" if correct is None else f"{correct / size:.1%}",
+            str(row["votes"]),
+        )
+    out.print(board)
+    if r["winner"]:
+        out.print(f"winner: submission {r['winner']['id']} by {r['winner']['address']}")
+    if r["payouts"]:
+        paid = Table("account", "roles", "owed", "claimed", title="payouts")
+        for entry in r["payouts"]["entries"]:
+            paid.add_row(
+                entry["address"],
+                ", ".join(entry["roles"]),
+                ether(int(entry["owed"])),
+                ether(int(entry["claimed"])),
+            )
+        out.print(paid)
+    if r["slashed"]:
+        out.print("slashed: " + ", ".join(r["slashed"]))
+    out.print(f"contract balance: {r['balance']} wei")
+
+
+def _time(timestamp: int) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")

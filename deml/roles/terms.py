@@ -1,0 +1,83 @@
+"""A competition's terms as a host writes them (configs/competition.yaml), checked on load."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError
+
+from deml.contracts.commitments import hash_test_key
+from deml.contracts.types import BPS, Params
+from deml.exceptions import SettingsError
+from deml.settings import config_dir
+
+WEI_PER_ETH = Decimal(10**18)
+MAX_REVEAL_BYTES = 120 * 1024  # nodes drop transactions over 128 KB; leave room for the rest
+
+
+class Durations(BaseModel):
+    """Seconds each phase stays open."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    submit: PositiveInt
+    reveal: PositiveInt
+    vote_commit: PositiveInt
+    vote_reveal: PositiveInt
+
+
+class CompetitionTemplate(BaseModel):
+    """Everything a host chooses when creating a competition."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    prize_eth: Decimal = Field(ge=0)
+    entry_fee_eth: Decimal = Field(ge=0)
+    miner_stake_eth: Decimal = Field(ge=0)
+    max_model_bytes: int = Field(gt=0, le=MAX_REVEAL_BYTES)
+    max_submissions: int = Field(gt=0, lt=2**16)
+    quorum: int = Field(gt=0, lt=2**16)
+    winner_bps: int = Field(ge=0, le=BPS)
+    durations: Durations
+
+    @property
+    def prize_wei(self) -> int:
+        return int(self.prize_eth * WEI_PER_ETH)
+
+    def to_params(self, now: int, test_key: bytes, test_set_size: int) -> Params:
+        """The contract parameters for a competition opening at `now`."""
+        d = self.durations
+        submit = now + d.submit
+        reveal = submit + d.reveal
+        vote_commit = reveal + d.vote_commit
+        return Params(
+            entry_fee=int(self.entry_fee_eth * WEI_PER_ETH),
+            miner_stake=int(self.miner_stake_eth * WEI_PER_ETH),
+            submit_deadline=submit,
+            reveal_deadline=reveal,
+            vote_commit_deadline=vote_commit,
+            vote_reveal_deadline=vote_commit + d.vote_reveal,
+            test_set_size=test_set_size,
+            max_model_bytes=self.max_model_bytes,
+            max_submissions=self.max_submissions,
+            quorum=self.quorum,
+            winner_bps=self.winner_bps,
+            test_key_hash=hash_test_key(test_key),
+        )
+
+
+def load_template(path: Path | None = None, **overrides: object) -> CompetitionTemplate:
+    """The template at `path` (default configs/competition.yaml) with `overrides` applied."""
+    path = path or config_dir() / "competition.yaml"
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise SettingsError(f"cannot read the competition template {path}: {exc}") from None
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return CompetitionTemplate.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise SettingsError(f"invalid competition template {path}: {problems}") from None

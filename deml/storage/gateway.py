@@ -1,0 +1,120 @@
+"""Reading from a trustless HTTP gateway (`/ipfs/{cid}?format=car`), every block verified
+here, so the gateway need not be trusted. Read-only."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import IO
+
+import requests
+from multiformats import CID
+
+from deml._fs import write_atomic
+from deml.exceptions import (
+    BlockNotFound,
+    ContentTooLarge,
+    IntegrityError,
+    StorageError,
+    StorageUnavailable,
+)
+from deml.storage import car, unixfs
+from deml.storage.base import DEFAULT_MAX_SIZE, Storage, read_capped
+from deml.storage.unixfs import MAX_BLOCK_SIZE, parse_cid
+
+
+class GatewayStore(Storage):
+    """Read-only: files from a trustless HTTP gateway as CARs, verified here block by block."""
+
+    def __init__(self, gateway_url: str, *, timeout_s: float = 60.0) -> None:
+        self.gateway_url = gateway_url.rstrip("/")
+        self.timeout_s = timeout_s
+        self._http = requests.Session()
+
+    def get(self, cid: CID | str, *, max_size: int = DEFAULT_MAX_SIZE) -> bytes:
+        root = parse_cid(cid)
+        blocks = self._car(root, max_size)
+        return b"".join(unixfs.read_file(root, _lookup(blocks), max_size))
+
+    def get_to_file(self, cid: CID | str, dest: Path, *, max_size: int) -> int:
+        root = parse_cid(cid)
+        blocks = self._car(root, max_size)
+        return write_atomic(dest, unixfs.read_file(root, _lookup(blocks), max_size))
+
+    def _car(self, root: CID, max_size: int) -> dict[CID, bytes]:
+        """Every block the gateway sends for `root`, each verified, at most about `max_size`."""
+        # Blocks carry some overhead over the file bytes: allow 1/16 on top, plus one block.
+        budget = max_size + max_size // 16 + MAX_BLOCK_SIZE
+        answer = self._request(root, "car", "application/vnd.ipld.car", {"dag-scope": "all"})
+        with answer:
+            _, sections = car.read_car(_CappedReader(answer.raw, budget))
+            return dict(sections)
+
+    def get_block(self, cid: CID) -> bytes:
+        with self._request(cid, "raw", "application/vnd.ipld.raw", {}) as answer:
+            block = read_capped(answer, MAX_BLOCK_SIZE)
+        if block is None:
+            raise IntegrityError(f"the gateway sent more than {MAX_BLOCK_SIZE:,} bytes for {cid}")
+        return block
+
+    def _request(self, cid: CID, fmt: str, accept: str, extra: dict[str, str]) -> requests.Response:
+        url = f"{self.gateway_url}/ipfs/{cid}"
+        try:
+            answer = self._http.get(
+                url,
+                params={"format": fmt, **extra},
+                headers={"Accept": accept},
+                stream=True,
+                timeout=self.timeout_s,
+            )
+        except requests.RequestException as exc:
+            raise StorageUnavailable(
+                f"cannot reach the gateway {self.gateway_url} ({type(exc).__name__})"
+            ) from None
+        if answer.status_code == 404:
+            raise BlockNotFound(f"the gateway {self.gateway_url} does not have {cid}")
+        if answer.status_code != 200:
+            raise StorageError(f"the gateway answered {answer.status_code} for {cid}")
+        return answer
+
+    def put_file(self, path: Path) -> CID:
+        raise StorageError("a gateway is read-only; publish through the local store or kubo")
+
+    def put(self, data: bytes) -> CID:
+        raise StorageError("a gateway is read-only; publish through the local store or kubo")
+
+    def put_block(self, cid: CID, block: bytes) -> None:
+        raise StorageError("a gateway is read-only; publish through the local store or kubo")
+
+    def has(self, cid: CID | str) -> bool:
+        return False  # a gateway fetches on demand: it never holds content for us
+
+    def pin(self, cid: CID | str) -> None:
+        raise StorageError("a gateway cannot pin; pin through the local store or kubo")
+
+
+def _lookup(blocks: dict[CID, bytes]) -> unixfs.BlockFetcher:
+    def fetch(cid: CID) -> bytes:
+        try:
+            return blocks[cid]
+        except KeyError:
+            raise BlockNotFound(f"the gateway's CAR lacks block {cid}") from None
+
+    return fetch
+
+
+class _CappedReader(io.RawIOBase):
+    """A stream that raises ContentTooLarge once more than `cap` bytes have been read."""
+
+    def __init__(self, raw: IO[bytes], cap: int) -> None:
+        self._raw, self._left = raw, cap
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._raw.read(self._left + 1 if size < 0 else min(size, self._left + 1))
+        self._left -= len(data)
+        if self._left < 0:
+            raise ContentTooLarge("the gateway sent more than the size limit allows")
+        return data

@@ -1,0 +1,261 @@
+"""The role commands: `deml host`, `deml compete`, `deml mine`, `deml demo` and `deml serve`.
+
+Each wraps its Prefect flow. They reach `deml` through the `deml.commands` entry point
+(`register`), so the core CLI never imports Prefect; Prefect itself is imported inside each
+command, after `prepare_prefect` has pointed it at the state dir.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from deml.chain.localnode import connect
+from deml.cli.context import out, settings
+from deml.cli.status import print_report, read_report
+from deml.contracts import deployment
+from deml.exceptions import DevChainRequired, ToolchainError
+from deml.settings import Settings
+from flows import prefect_server
+
+host_app = typer.Typer(
+    help="Host a competition: publish a dataset, fund a prize.", no_args_is_help=True
+)
+compete_app = typer.Typer(help="Compete: train, submit and reveal models.", no_args_is_help=True)
+mine_app = typer.Typer(
+    help="Mine: score models and vote, for a share of the pool.", no_args_is_help=True
+)
+
+Account = Annotated[int, typer.Option(help="Which configured signer (dev accounts: 0-9).", min=0)]
+Address = Annotated[str, typer.Argument(help="The competition's address.")]
+
+
+def prepare_prefect(s: Settings) -> None:
+    """Point Prefect and MLflow at the state dir; must run before `prefect` is imported."""
+    home = s.resolved_prefect_home
+    home.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("PREFECT_HOME", str(home))
+    # No telemetry: these machines often have no route out, and users did not ask for it.
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
+    for key, value in _settings_env(s).items():
+        os.environ.setdefault(key, value)
+
+
+def _settings_env(s: Settings) -> dict[str, str]:
+    """The CLI's overrides (e.g. --network), passed on to the flows through the environment."""
+    return {"DEML_NETWORK": s.network}
+
+
+# -- host --------------------------------------------------------------------------------------
+
+
+@host_app.command("create")
+def host_create(
+    account: Account = 0,
+    prize: Annotated[Decimal | None, typer.Option(help="Prize in ether.")] = None,
+    entry_fee: Annotated[Decimal | None, typer.Option(help="Buy-in per submission, ether.")] = None,
+    stake: Annotated[Decimal | None, typer.Option(help="Miner stake, ether.")] = None,
+    quorum: Annotated[int | None, typer.Option(help="Miners needed per submission.", min=1)] = None,
+    max_model_bytes: Annotated[int | None, typer.Option(help="Cap on a payload.", min=1)] = None,
+    project: Annotated[Path, typer.Option(help="Folder with dvc.yaml and params.yaml.")] = Path(
+        "."
+    ),
+) -> None:
+    """Prepare (DVC) and publish the dataset, then create and fund a competition.
+
+    Terms come from configs/competition.yaml; the options override them."""
+    s = settings()
+    prepare_prefect(s)
+    from flows.host import host_flow
+
+    template = {
+        "prize_eth": prize,
+        "entry_fee_eth": entry_fee,
+        "miner_stake_eth": stake,
+        "quorum": quorum,
+        "max_model_bytes": max_model_bytes,
+    }
+    address = host_flow(
+        account=account,
+        project=str(project.resolve()),
+        template={k: v for k, v in template.items() if v is not None},
+    )
+    out.print(f"competition created: [bold]{address}[/bold]")
+    out.print(f"factory: {deployment.factory_address(s)} (others on this chain: DEML_FACTORY)")
+    out.print(f"next: `deml host run {address}` after the submit deadline reveals the key")
+
+
+@host_app.command("run")
+def host_run(address: Address, account: Account = 0) -> None:
+    """Do what is due: reveal the key after submissions close; settle, finalize and claim."""
+    prepare_prefect(settings())
+    from flows.host import host_flow
+
+    host_flow(competition=address, account=account)
+    print_report(read_report(address))
+
+
+# -- compete -----------------------------------------------------------------------------------
+
+
+@compete_app.command("submit")
+def compete_submit(
+    address: Address,
+    model: Annotated[
+        list[str],
+        typer.Option(
+            help="A zoo model (torch-mlp, torch-cnn, keras-mlp, keras-cnn) or"
+            " module:function; repeat to submit several."
+        ),
+    ],
+    account: Account = 1,
+    epochs: Annotated[int, typer.Option(help="Training epochs.", min=1)] = 15,
+    seed: Annotated[int, typer.Option(help="Training seed.")] = 0,
+    codec: Annotated[
+        str, typer.Option(help="Payload codec, or auto: the smallest within 0.5 pt.")
+    ] = "auto",
+) -> None:
+    """Train each model on the competition's data (tracked in MLflow), pack it and commit it."""
+    prepare_prefect(settings())
+    from flows.competitor import competitor_flow
+
+    ids = competitor_flow(
+        competition=address, account=account, models=model, epochs=epochs, seed=seed, codec=codec
+    )
+    out.print(
+        f"committed submissions {ids}; in the reveal window, `deml compete run {address}`"
+        " reveals them"
+    )
+
+
+@compete_app.command("run")
+def compete_run(address: Address, account: Account = 1) -> None:
+    """Do what is due: reveal in the reveal window; record verified scores and claim at the end."""
+    prepare_prefect(settings())
+    from flows.competitor import competitor_flow
+
+    competitor_flow(competition=address, account=account)
+    print_report(read_report(address))
+
+
+# -- mine --------------------------------------------------------------------------------------
+
+
+@mine_app.command("run")
+def mine_run(
+    account: Account = 4,
+    competition: Annotated[str | None, typer.Option(help="Only this competition.")] = None,
+    dask: Annotated[
+        str | None,
+        typer.Option(help="Score on a Dask cluster: its scheduler address, or `local`."),
+    ] = None,
+) -> None:
+    """One pass over the open competitions: register, score, vote, settle, claim."""
+    prepare_prefect(settings())
+    from flows.miner import miner_flow, with_dask
+
+    flow = miner_flow if dask is None else with_dask(dask)
+    scored = flow(competition=competition, account=account)
+    out.print(f"scored: {scored or 'nothing new'}")
+
+
+@mine_app.command("serve")
+def mine_serve(
+    account: Account = 4,
+    interval: Annotated[int, typer.Option(help="Seconds between runs.", min=5)] = 60,
+) -> None:
+    """Serve the miner flow on an interval schedule (needs a Prefect server: `deml serve`)."""
+    prepare_prefect(settings())
+    from flows.miner import miner_flow
+
+    if not os.environ.get("PREFECT_API_URL"):
+        raise ToolchainError(
+            "schedules need a Prefect server: start one with `deml serve` (it serves the miner too)"
+        )
+    miner_flow.serve(name=f"miner-{account}", interval=interval, parameters={"account": account})
+
+
+# -- demo and serve -------------------------------------------------------------------------
+
+
+def demo(
+    epochs: Annotated[int, typer.Option(help="Training epochs per model.", min=1)] = 12,
+) -> None:
+    """Play a whole competition on the local chain: 1 host, 3 competitors, 4 miners (1 cheats)."""
+    s = settings()
+    if not s.active_network.dev:
+        raise DevChainRequired(
+            "the demo moves the chain's clock: use the local network (--network local)"
+        )
+    prepare_prefect(s)
+    from flows.demo import demo_flow
+
+    connect(s)  # starts anvil if needed, before Prefect's own start-up noise
+    summary = demo_flow(project=str(Path.cwd()), epochs=epochs)
+    print_report(summary)
+    path = s.state_dir / "demo-summary.json"
+    out.print(f"\nsummary: {path}   ({summary['duration_s']} s)")
+    out.print("where to look next:")
+    out.print(
+        "  MLflow (claimed vs verified):"
+        f" .venv/bin/mlflow ui --backend-store-uri {s.resolved_mlflow_uri}"
+    )
+    out.print(
+        "  Prefect UI (flow runs, leaderboard artifact): .venv/bin/deml serve, then http://127.0.0.1:4200"
+    )
+    out.print(
+        f"  dashboard: .venv/bin/deml dashboard, then http://127.0.0.1:8000/competitions/{summary['competition']}"
+    )
+
+
+def serve(
+    port: Annotated[int, typer.Option(help="Port of the Prefect server and its UI.")] = 4200,
+    account: Account = 4,
+    interval: Annotated[int, typer.Option(help="Seconds between miner runs.", min=5)] = 60,
+) -> None:
+    """Start a local Prefect server (UI: every flow run) and serve the miner on a schedule.
+
+    Ctrl-C stops serving; the server keeps running."""
+    # asyncio.run answers a first Ctrl-C by cancelling its main task, which Prefect's runner
+    # takes as "finish what is booked": it went on starting scheduled runs for 10 s or more.
+    # With a handler of our own asyncio leaves SIGINT alone, and Ctrl-C stops serving at once.
+    signal.signal(signal.SIGINT, _interrupt)
+    s = settings()
+    prepare_prefect(s)
+    api = f"http://127.0.0.1:{port}/api"
+    started = prefect_server.ensure(s.resolved_prefect_home, port)
+    out.print(
+        f"Prefect server {'started' if started else 'running'}: UI at http://127.0.0.1:{port}"
+    )
+    os.environ["PREFECT_API_URL"] = api
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from flows.miner import miner_flow
+
+    out.print(f"serving the miner flow for account {account} every {interval} s (Ctrl-C to stop)")
+    # Prefect reads its settings once, at import: the environment alone may come too late.
+    with temporary_settings(updates={PREFECT_API_URL: api}):
+        miner_flow.serve(
+            name=f"miner-{account}", interval=interval, parameters={"account": account}
+        )
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def register(app: typer.Typer) -> None:
+    """Mount the role commands on the root `deml` app (the `deml.commands` entry point)."""
+    app.add_typer(host_app, name="host")
+    app.add_typer(compete_app, name="compete")
+    app.add_typer(mine_app, name="mine")
+    app.command("demo")(demo)
+    app.command("serve")(serve)
