@@ -5,105 +5,144 @@ import {Clones} from "@openzeppelin/contracts/proxy/Clones.sol";
 import {Address} from "@openzeppelin/contracts/utils/Address.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {ICompetition} from "./ICompetition.sol";
+import {IMinerPool} from "./IMinerPool.sol";
+import {ScoreTree} from "./ScoreTree.sol";
 
 /// @title Competition
-/// @notice One DeML competition: commit-reveal model submissions, an encrypted test split whose
-///         key the host reveals, commit-reveal score votes by bonded miners, majority validation,
-///         and pull payments. Deployed as an EIP-1167 clone by CompetitionFactory.
+/// @notice One DeML competition, protocol v2: commit-reveal model submissions; a host bond of
+///         at least the prize; a jury drawn from the factory's miner pool when submissions
+///         close; the test key only after the models; one-hash votes (a Merkle root of the
+///         scores, or HOST_FAULT) that a strict majority of all seats decides; per-submission
+///         tallies, then one re-vote by 2n+1 seats, when no root has a majority; pull payments.
 /// @dev Every rule and the attack it closes is in contracts/README.md. No function loops over
-///      all submissions or all miners: each loop runs over the caller's own input.
+///      all submissions or all jurors: each loop runs over the caller's own input, or over the
+///      seats of one jury (capped at 2 * 255 + 1).
 contract Competition is ICompetition, ReentrancyGuardTransient {
     uint256 private constant _BPS = 10_000;
+    /// @dev The vote of a juror who finds the host at fault: the key does not open the test
+    ///      split, or its size or manifest is wrong.
+    bytes32 public constant HOST_FAULT = keccak256("deml.v2.host-fault");
+    address private constant _BURN = address(0);
+    uint256 private constant _MAX_SEATS = 255;
 
-    /// @dev Creation parameters. They never change, so they live in the clone's own code as
-    ///      immutable arguments (EIP-1167 with appended data), not in storage: reading them all
-    ///      costs about 1k gas instead of 2.1k per cold slot, and creation skips four SSTOREs.
-    ///      The layout is abi.encode(host, prize, Params): a static tuple encodes inline, so
-    ///      this flat struct decodes it.
+    /// @dev Creation parameters, as immutable arguments in the clone's code (EIP-1167 with
+    ///      appended data): abi.encode(host, prize, pool, minSeats, minWindow, Params).
     struct Config {
         address host;
         uint256 prize;
+        address pool;
+        uint256 minSeats;
+        uint256 minWindow;
         uint128 entryFee;
-        uint128 minerStake;
+        uint128 hostBond;
+        uint128 drawBounty;
+        uint128 publishBounty;
         uint40 submitDeadline;
         uint40 revealDeadline;
+        uint40 keyDeadline;
         uint40 voteCommitDeadline;
         uint40 voteRevealDeadline;
+        uint32 tallyDuration;
         uint32 testSetSize;
         uint24 maxModelBytes;
         uint16 maxSubmissions;
-        uint16 quorum;
+        uint16 seats;
         uint16 winnerBps;
         bytes32 testKeyHash;
     }
 
-    /// @dev The counters every action updates, in one slot. `initialized` is set at creation,
-    ///      so the first commit pays for a changed slot, not a new one.
-    struct Counters {
+    /// @dev What every action reads, in one slot.
+    struct State {
         bool initialized;
         bool keyRevealed;
         bool finalized;
         Outcome outcome;
+        uint8 round;
+        uint8 draws; // juries drawn (each paid the draw bounty)
         uint32 submissions;
         uint32 revealed;
-        uint32 settled;
-        uint32 bestId;
-        uint16 miners;
-        uint16 minersCommitted;
-        uint16 minersRevealed;
-        uint16 minersSettled;
-        uint16 minersSlashed;
+        uint32 winnerId; // the named winner; during a tally, the best settled so far
+        uint32 winnerScore;
+        uint40 revoteAt; // when the re-vote was called
     }
 
-    /// @dev What finalization decided, plus the running totals it needs.
-    struct Results {
+    struct Money {
         uint128 winnerAmount;
-        uint128 rewardPerVote;
-        uint128 hostAmount;
+        uint128 juryAmount;
+        uint128 perSeat;
         uint128 prizePerReveal;
-        uint128 totalPaid;
-        uint64 rewardVotes; // agreeing votes of the miners who kept their stake
-        uint32 bestScore;
+        uint128 burned;
+        uint128 paid;
+        uint128 published; // leaves of the winning vector published (each paid its bounty)
+        uint128 earningSeats;
     }
 
-    Counters private _counters;
-    Results private _results;
+    struct Participant {
+        uint32 commits;
+        uint32 reveals;
+        bool claimed; // its final amount (prize, refund, bond) is paid
+        uint128 credits; // bounties and jury pay, claimable at any time
+    }
+
+    /// @dev A tally's count for one submission: the most common score and its seats.
+    struct Count {
+        uint32 topScore;
+        uint16 topSeats;
+        bool settled;
+        bool validated;
+    }
+
+    State private _state;
+    Money private _money;
     bytes32 private _testKey;
     mapping(uint256 id => Submission) private _submissions;
     mapping(address account => Participant) private _participants;
-    /// @dev Votes per score, for every score but the submission's current top score, whose count
-    ///      lives in the Submission itself: when miners agree, a vote writes one slot.
-    mapping(uint256 id => mapping(uint32 score => uint16 votes)) private _otherVotes;
+    mapping(uint256 round => Round) private _rounds;
+    mapping(uint256 round => mapping(address juror => Seat)) private _seats;
+    mapping(uint256 round => mapping(bytes32 vote => uint16 seats)) private _voteSeats;
+    mapping(bytes32 vote => Verdict) private _verdicts;
+    mapping(uint256 round => mapping(uint256 id => Count)) private _counts;
+    mapping(uint256 round => mapping(uint256 id => mapping(uint32 score => uint16 seats))) private _otherSeats;
+    mapping(uint256 word => uint256 bits) private _publishedLeaves;
 
     constructor() {
         // The implementation behind the clones can never be initialized itself.
-        _counters.initialized = true;
+        _state.initialized = true;
     }
 
-    /// @notice Check the parameters in this clone's code and take the prize; called once, by
-    ///         the factory, in the transaction that creates the clone.
+    /// @notice Check the parameters in this clone's code against the floors and take the prize,
+    ///         the host bond and the bounties; called once, by the factory, at creation.
     function initialize() external payable {
-        if (_counters.initialized) revert AlreadyInitialized();
+        if (_state.initialized) revert AlreadyInitialized();
         Config memory cfg = _config();
-        if (
-            block.timestamp >= cfg.submitDeadline || cfg.submitDeadline >= cfg.revealDeadline
-                || cfg.revealDeadline >= cfg.voteCommitDeadline || cfg.voteCommitDeadline >= cfg.voteRevealDeadline
-        ) {
-            revert DeadlinesOutOfOrder(
-                block.timestamp, cfg.submitDeadline, cfg.revealDeadline, cfg.voteCommitDeadline, cfg.voteRevealDeadline
-            );
+        _checkDeadlines(cfg);
+        if (cfg.winnerBps == 0 || cfg.winnerBps >= _BPS) revert SharesInvalid(cfg.winnerBps);
+        if (cfg.prize == 0) revert PrizeInvalid(cfg.prize);
+        if (cfg.prize > type(uint128).max) revert AmountTooLarge(cfg.prize);
+        if (cfg.hostBond < cfg.prize) revert HostBondTooSmall(cfg.hostBond, cfg.prize);
+        if (cfg.entryFee == 0) revert EntryFeeInvalid(cfg.entryFee);
+        if (cfg.seats < cfg.minSeats || cfg.seats % 2 == 0 || cfg.seats > _MAX_SEATS) {
+            revert SeatsInvalid(cfg.seats, cfg.minSeats);
         }
-        if (cfg.winnerBps > _BPS) revert SharesInvalid(cfg.winnerBps);
-        if (cfg.quorum == 0) revert QuorumInvalid(cfg.quorum);
         if (cfg.testSetSize == 0) revert TestSetSizeInvalid(cfg.testSetSize);
         if (cfg.maxModelBytes == 0) revert ModelCapInvalid(cfg.maxModelBytes);
         if (cfg.maxSubmissions == 0) revert SubmissionCapInvalid(cfg.maxSubmissions);
-        if (msg.value != cfg.prize) revert PrizeMismatch(cfg.prize, msg.value);
-        _counters.initialized = true;
+        IMinerPool miners = IMinerPool(cfg.pool);
+        uint256 revoteSeats = 2 * uint256(cfg.seats) + 1;
+        if (miners.totalUnits() < revoteSeats) revert PoolTooSmall(miners.totalUnits(), revoteSeats);
+        // The longest life: both votes, each with a tally and its dispute window. A juror's
+        // bond must still be in the pool when the last of them ends.
+        uint256 vote = uint256(cfg.voteRevealDeadline) - cfg.keyDeadline + 2 * uint256(cfg.tallyDuration);
+        uint256 longest = uint256(cfg.keyDeadline) - block.timestamp + 2 * vote;
+        if (longest >= miners.unbondingDelay()) revert CompetitionTooLong(longest, miners.unbondingDelay());
+        uint256 funding = cfg.prize + cfg.hostBond + 2 * uint256(cfg.drawBounty) + cfg.publishBounty;
+        if (msg.value != funding) revert FundingMismatch(funding, msg.value);
+        _state.initialized = true;
+        _state.round = 1;
     }
 
     // ---------------------------------------------------------------------------------------
-    // Submit and reveal
+    // Submit and reveal; the key
     // ---------------------------------------------------------------------------------------
 
     /// @notice Commit to a model, paying exactly the entry fee. Until the reveal nothing about
@@ -117,27 +156,23 @@ contract Competition is ICompetition, ReentrancyGuardTransient {
         if (msg.value != cfg.entryFee) revert EntryFeeMismatch(cfg.entryFee, msg.value);
         if (commitment == bytes32(0)) revert CommitmentInvalid();
         Participant storage entry = _participants[msg.sender];
-        if (entry.commits >= cfg.maxSubmissions) {
-            revert SubmissionLimitReached(msg.sender, cfg.maxSubmissions);
-        }
-        // Overflow not possible: commits <= maxSubmissions < 2**16, and one id per commit cannot
-        // reach 2**32 within the block gas limit's reach of any realistic submit window.
+        if (entry.commits >= cfg.maxSubmissions) revert SubmissionLimitReached(msg.sender, cfg.maxSubmissions);
+        // Overflow not possible: commits <= maxSubmissions < 2**16, and ids cannot reach 2**32
+        // within any submit window's gas.
         unchecked {
             entry.commits += 1;
-            id = ++_counters.submissions;
+            id = ++_state.submissions;
         }
         _submissions[id].hash = commitment;
         emit SubmissionCommitted(id, msg.sender, commitment);
     }
 
-    /// @notice Reveal a committed model. The bytes stay in this transaction's calldata, where
-    ///         miners read them; the contract keeps only their hash and size.
-    /// @param id The submission's id.
-    /// @param model The packed model bytes (see deml/codec.py).
-    /// @param salt The salt used in the commitment.
+    /// @notice Reveal a committed model, before the test key can be. The bytes go into the
+    ///         event, where every juror reads them; the contract keeps their hash and size.
     function reveal(uint256 id, bytes calldata model, bytes32 salt) external {
         Config memory cfg = _config();
-        _requireRevealWindow(cfg);
+        if (block.timestamp < cfg.submitDeadline) revert RevealTooEarly(cfg.submitDeadline, block.timestamp);
+        if (block.timestamp >= cfg.revealDeadline) revert RevealTooLate(cfg.revealDeadline, block.timestamp);
         Submission storage s = _submissions[id];
         if (s.hash == bytes32(0)) revert SubmissionUnknown(id);
         if (s.status != Status.None) revert SubmissionAlreadyRevealed(id);
@@ -154,242 +189,331 @@ contract Competition is ICompetition, ReentrancyGuardTransient {
         // Overflow not possible: each is at most the number of commits.
         unchecked {
             _participants[msg.sender].reveals += 1;
-            _counters.revealed += 1;
+            _state.revealed += 1;
         }
-        emit ModelRevealed(id, msg.sender, modelHash, model.length);
+        emit ModelRevealed(id, msg.sender, modelHash, model.length, model);
     }
 
-    /// @notice The host reveals the key of the encrypted test split, after the submit deadline.
-    ///         A host who never does loses the prize to the revealed submissions.
-    /// @param key The 32-byte AES-256-GCM key whose keccak256 was fixed at creation.
+    /// @notice The host reveals the key of the encrypted test split, once no model can be
+    ///         revealed any more and before the key deadline; a host who does not loses its bond.
     function revealTestKey(bytes32 key) external {
         Config memory cfg = _config();
         if (msg.sender != cfg.host) revert CallerNotHost(msg.sender, cfg.host);
-        _requireRevealWindow(cfg);
-        if (_counters.keyRevealed) revert TestKeyAlreadyRevealed();
+        if (block.timestamp < cfg.revealDeadline) revert KeyTooEarly(cfg.revealDeadline, block.timestamp);
+        if (block.timestamp >= cfg.keyDeadline) revert KeyTooLate(cfg.keyDeadline, block.timestamp);
+        if (_state.keyRevealed) revert TestKeyAlreadyRevealed();
         bytes32 given = keccak256(abi.encodePacked(key));
         if (given != cfg.testKeyHash) revert TestKeyMismatch(cfg.testKeyHash, given);
         _testKey = key;
-        _counters.keyRevealed = true;
+        _state.keyRevealed = true;
         emit TestKeyRevealed(key);
     }
 
     // ---------------------------------------------------------------------------------------
-    // Miners
+    // The jury
     // ---------------------------------------------------------------------------------------
 
-    /// @notice Register as a miner, bonding exactly the miner stake, before the vote-commit deadline.
-    function registerMiner() external payable {
+    /// @notice Draw the jury of the current vote, in two calls by anyone: the first seals the
+    ///         draw to a future block, a later one draws from that block's hash and earns the
+    ///         draw bounty. The first jury is drawn from the submit deadline on.
+    /// @return drawn Whether this call drew the jury (false: it sealed the draw).
+    function drawJury() external returns (bool drawn) {
         Config memory cfg = _config();
-        Counters storage c = _counters;
-        if (block.timestamp >= cfg.voteCommitDeadline) {
-            revert RegistrationTooLate(cfg.voteCommitDeadline, block.timestamp);
+        State memory st = _state;
+        uint256 r = st.round;
+        if (st.finalized || _rounds[r].drawnAt != 0) revert NoDrawDue(r);
+        if (r == 1) {
+            if (block.timestamp < cfg.submitDeadline) revert DrawTooEarly(cfg.submitDeadline, block.timestamp);
+            if (st.submissions == 0) revert NoDrawDue(r);
         }
-        if (block.timestamp >= cfg.revealDeadline && !c.keyRevealed) revert TestKeyWithheld();
-        if (msg.value != cfg.minerStake) revert StakeMismatch(cfg.minerStake, msg.value);
-        Participant storage entry = _participants[msg.sender];
-        if (entry.minerStatus != MinerStatus.None) revert MinerAlreadyRegistered(msg.sender);
-        if (c.miners == type(uint16).max) revert MinerLimitReached(type(uint16).max);
-        entry.minerStatus = MinerStatus.Registered;
-        // Overflow not possible: checked against the maximum just above.
-        unchecked {
-            c.miners += 1;
+        IMinerPool miners = IMinerPool(cfg.pool);
+        if (miners.sealedTarget(address(this)) == 0) {
+            miners.seal();
+            return false;
         }
-        emit MinerRegistered(msg.sender);
-    }
-
-    /// @notice Commit a hash over all of this miner's scores; may be replaced until the deadline.
-    /// @param commitment keccak256(abi.encode(ids, scores, salt, msg.sender, address(this)))
-    function commitVotes(bytes32 commitment) external {
-        Config memory cfg = _config();
-        if (block.timestamp < cfg.revealDeadline) revert VoteCommitTooEarly(cfg.revealDeadline, block.timestamp);
-        if (block.timestamp >= cfg.voteCommitDeadline) {
-            revert VoteCommitTooLate(cfg.voteCommitDeadline, block.timestamp);
-        }
-        Counters storage c = _counters;
-        if (!c.keyRevealed) revert TestKeyWithheld();
-        Participant storage entry = _participants[msg.sender];
-        if (entry.minerStatus == MinerStatus.None) revert MinerNotRegistered(msg.sender);
-        if (entry.minerStatus == MinerStatus.Registered) {
-            entry.minerStatus = MinerStatus.Committed;
-            // Overflow not possible: at most one per registered miner, and miners < 2**16.
+        uint256 seats = r == 1 ? cfg.seats : 2 * uint256(cfg.seats) + 1;
+        (address[] memory jurors, bool[] memory backed) = miners.draw(seats, bytes32(r));
+        Round storage rnd = _rounds[r];
+        uint256 backedSeats = 0;
+        for (uint256 i = 0; i < seats; ++i) {
+            Seat storage place = _seats[r][jurors[i]];
+            // Overflow not possible: at most 2 * 255 + 1 seats.
             unchecked {
-                c.minersCommitted += 1;
-            }
-        }
-        entry.voteCommitment = commitment;
-        emit VotesCommitted(msg.sender, commitment);
-    }
-
-    /// @notice Reveal the committed scores: for each revealed submission in `ids` (strictly
-    ///         ascending, none of the miner's own), the number of test samples it got right.
-    function revealVotes(uint256[] calldata ids, uint32[] calldata scores, bytes32 salt) external {
-        Config memory cfg = _config();
-        if (block.timestamp < cfg.voteCommitDeadline) {
-            revert VoteRevealTooEarly(cfg.voteCommitDeadline, block.timestamp);
-        }
-        if (block.timestamp >= cfg.voteRevealDeadline) {
-            revert VoteRevealTooLate(cfg.voteRevealDeadline, block.timestamp);
-        }
-        Participant storage entry = _participants[msg.sender];
-        if (entry.minerStatus != MinerStatus.Committed) {
-            if (entry.minerStatus == MinerStatus.Revealed) revert VotesAlreadyRevealed(msg.sender);
-            revert VotesNotCommitted(msg.sender);
-        }
-        if (ids.length != scores.length) revert VoteLengthMismatch(ids.length, scores.length);
-        if (_voteCommitment(ids, scores, salt, msg.sender) != entry.voteCommitment) {
-            revert VoteCommitmentMismatch(msg.sender);
-        }
-        uint32 testSetSize = cfg.testSetSize;
-        uint256 previous = 0;
-        for (uint256 i = 0; i < ids.length; ++i) {
-            uint256 id = ids[i];
-            // Ascending ids make a second vote on the same submission impossible.
-            if (id <= previous) revert VoteIdsNotAscending(i, id);
-            previous = id;
-            Submission storage s = _submissions[id];
-            if (s.status != Status.Revealed) revert VoteOnUnrevealedSubmission(id);
-            if (s.owner == msg.sender) revert VoteOnOwnSubmission(id, msg.sender);
-            if (scores[i] > testSetSize) revert ScoreOutOfRange(id, scores[i], testSetSize);
-            _tally(s, id, scores[i]);
-        }
-        entry.minerStatus = MinerStatus.Revealed;
-        // Overflow not possible: at most one per registered miner, and miners < 2**16.
-        unchecked {
-            _counters.minersRevealed += 1;
-        }
-        emit VotesRevealed(msg.sender, ids.length);
-    }
-
-    // ---------------------------------------------------------------------------------------
-    // Settle, finalize, claim (permissionless bookkeeping)
-    // ---------------------------------------------------------------------------------------
-
-    /// @notice Settle revealed submissions after voting: validated when at least `quorum` miners
-    ///         scored it and strictly more than half of them gave the same score. Ids that need
-    ///         no settling are skipped, so overlapping batches from several callers are harmless.
-    function settle(uint256[] calldata ids) external {
-        Counters memory c = _requireSettlement();
-        uint16 quorum = _config().quorum;
-        Results storage r = _results;
-        uint32 bestScore = r.bestScore;
-        for (uint256 i = 0; i < ids.length; ++i) {
-            uint256 id = ids[i];
-            Submission storage s = _submissions[id];
-            if (s.status != Status.Revealed) continue;
-            uint16 votes = s.votes;
-            uint16 top = s.topVotes;
-            bool validated = votes >= quorum && uint256(top) * 2 > votes;
-            s.status = validated ? Status.Validated : Status.Rejected;
-            if (validated) {
-                uint32 score = s.topScore;
-                // Ties go to the lower id: it was committed first.
-                if (c.bestId == 0 || score > bestScore || (score == bestScore && id < c.bestId)) {
-                    c.bestId = uint32(id); // ids are issued as uint32
-                    bestScore = score;
+                place.seats += 1;
+                if (backed[i]) {
+                    place.backed += 1;
+                    backedSeats += 1;
                 }
             }
-            // Overflow not possible: at most one per revealed submission.
-            unchecked {
-                c.settled += 1;
-            }
-            emit SubmissionSettled(id, validated, s.topScore, votes, validated ? top : 0);
         }
-        _counters = c;
-        r.bestScore = bestScore;
-    }
-
-    /// @notice Check a revealed miner's votes against the settled scores, once every revealed
-    ///         submission is settled. Anyone may call it with the miner's revealed data (public
-    ///         in the revealVotes calldata). A miner whose votes on validated submissions mostly
-    ///         disagree is slashed; the others keep their stake and earn by agreeing votes.
-    function settleMiner(address miner, uint256[] calldata ids, uint32[] calldata scores, bytes32 salt) external {
-        Counters memory c = _requireSettlement();
-        if (c.settled != c.revealed) revert SubmissionsUnsettled(c.settled, c.revealed);
-        Participant storage entry = _participants[miner];
-        if (entry.minerStatus != MinerStatus.Revealed) revert MinerNotRevealed(miner);
-        if (ids.length != scores.length) revert VoteLengthMismatch(ids.length, scores.length);
-        if (_voteCommitment(ids, scores, salt, miner) != entry.voteCommitment) {
-            revert VoteCommitmentMismatch(miner);
-        }
-        uint32 agreeing = 0;
-        uint32 disagreeing = 0;
-        for (uint256 i = 0; i < ids.length; ++i) {
-            Submission storage s = _submissions[ids[i]];
-            if (s.status != Status.Validated) continue;
-            // Overflow not possible: each is at most ids.length, far below 2**32 in one call.
-            unchecked {
-                if (scores[i] == s.topScore) agreeing += 1;
-                else disagreeing += 1;
-            }
-        }
-        bool slashed = disagreeing > agreeing;
-        // Overflow not possible: one per revealed miner (< 2**16); votes < 2**32 per miner and
-        // fewer than 2**16 miners keep rewardVotes below 2**48.
-        unchecked {
-            if (slashed) {
-                entry.minerStatus = MinerStatus.Slashed;
-                c.minersSlashed += 1;
-            } else {
-                entry.minerStatus = MinerStatus.Settled;
-                entry.agreeingVotes = agreeing;
-                _results.rewardVotes += agreeing;
-            }
-            c.minersSettled += 1;
-        }
-        _counters = c;
-        emit MinerSettled(miner, agreeing, disagreeing, slashed);
-    }
-
-    /// @notice Decide the payouts once everything is settled (or at the reveal deadline when the
-    ///         host withheld the key). Constant work, callable by anyone, once.
-    function finalize() external {
-        Counters memory c = _counters;
-        if (c.finalized) revert AlreadyFinalized();
-        Config memory cfg = _config();
-        Results storage r = _results;
-        uint256 prize = cfg.prize;
-        if (!c.keyRevealed) {
-            if (block.timestamp < cfg.revealDeadline) revert SettlementTooEarly(cfg.revealDeadline, block.timestamp);
-            c.outcome = Outcome.KeyWithheld;
-            if (c.revealed == 0) {
-                r.hostAmount = uint128(prize);
-            } else {
-                // The remainder of the split is rounding dust: it goes to the host.
-                r.prizePerReveal = uint128(prize / c.revealed);
-                r.hostAmount = uint128(prize % c.revealed);
-            }
+        rnd.seats = uint16(seats);
+        rnd.backedSeats = uint16(backedSeats);
+        rnd.drawnAt = uint40(block.timestamp);
+        if (r == 1) {
+            rnd.commitDeadline = cfg.voteCommitDeadline;
+            rnd.revealDeadline = cfg.voteRevealDeadline;
         } else {
-            if (block.timestamp < cfg.voteRevealDeadline) {
-                revert SettlementTooEarly(cfg.voteRevealDeadline, block.timestamp);
-            }
-            uint256 minersLeft = c.bestId == 0 ? 0 : c.minersRevealed - c.minersSettled;
-            if (c.settled != c.revealed || minersLeft != 0) {
-                revert SettlementIncomplete(c.revealed - c.settled, minersLeft);
-            }
-            // Miners who committed votes but never revealed them lose their stake.
-            uint256 forfeited = uint256(cfg.minerStake) * (c.minersCommitted - c.minersRevealed);
-            if (c.bestId == 0) {
-                c.outcome = Outcome.NoWinner;
-                r.hostAmount = uint128(prize + forfeited);
-            } else {
-                c.outcome = Outcome.Winner;
-                uint256 pool = prize + uint256(cfg.entryFee) * c.submissions;
-                uint256 winnerAmount = pool * cfg.winnerBps / _BPS;
-                uint256 minerPool = pool - winnerAmount + forfeited + uint256(cfg.minerStake) * c.minersSlashed;
-                r.winnerAmount = uint128(winnerAmount);
-                uint256 rewardVotes = r.rewardVotes;
-                if (rewardVotes == 0) {
-                    r.hostAmount = uint128(minerPool); // no honest agreeing miner to pay
-                } else {
-                    r.rewardPerVote = uint128(minerPool / rewardVotes);
-                    r.hostAmount = uint128(minerPool % rewardVotes); // rounding dust
-                }
+            rnd.commitDeadline = uint40(block.timestamp + cfg.voteCommitDeadline - cfg.keyDeadline);
+            rnd.revealDeadline = rnd.commitDeadline + cfg.voteRevealDeadline - cfg.voteCommitDeadline;
+        }
+        rnd.tallyDeadline = rnd.revealDeadline + cfg.tallyDuration;
+        _state.draws = st.draws + 1;
+        _credit(msg.sender, cfg.drawBounty, "draw");
+        emit JuryDrawn(r, jurors, backed, rnd.commitDeadline);
+        return true;
+    }
+
+    /// @notice Commit the hash of this juror's vote for the current round; may be replaced
+    ///         until the commit deadline.
+    /// @param commitment keccak256(abi.encode(vote, salt, msg.sender, address(this)))
+    function commitVote(bytes32 commitment) external {
+        uint256 r = _state.round;
+        Round storage rnd = _rounds[r];
+        if (rnd.drawnAt == 0 || (r == 1 && !_state.keyRevealed)) revert VoteCommitTooEarly(r);
+        if (block.timestamp >= rnd.commitDeadline) revert VoteCommitTooLate(rnd.commitDeadline, block.timestamp);
+        Seat storage place = _seats[r][msg.sender];
+        if (place.backed == 0) revert NotJuror(r, msg.sender);
+        place.state = Vote.Committed;
+        place.hash = commitment;
+        emit VoteCommitted(r, msg.sender, commitment);
+    }
+
+    /// @notice Reveal a vote for a score vector: the Merkle root of its leaves (one per revealed
+    ///         submission by ascending id: id, score, hash of the per-sample correctness bitmap),
+    ///         their count, and the winner it names (the best score; a tie goes to the lower id).
+    function revealVote(bytes32 root, uint32 count, uint32 winnerId, uint32 winnerScore, bytes32 salt) external {
+        bytes32 vote = keccak256(abi.encode(root, count, winnerId, winnerScore));
+        _reveal(vote, salt);
+        if (_verdicts[vote].count == 0) _verdicts[vote] = Verdict(root, count, winnerId, winnerScore);
+        emit VoteRevealed(_state.round, msg.sender, vote, root, count, winnerId, winnerScore, _seat().backed);
+    }
+
+    /// @notice Reveal a HOST_FAULT vote: the key does not open the test split, or the split is
+    ///         not what the manifest and the parameters declare.
+    function revealHostFault(bytes32 salt) external {
+        _reveal(HOST_FAULT, salt);
+        emit VoteRevealed(_state.round, msg.sender, HOST_FAULT, bytes32(0), 0, 0, 0, _seat().backed);
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Scores: published against the winning root, or tallied when no root won
+    // ---------------------------------------------------------------------------------------
+
+    /// @notice Publish a chunk of the winning vector (an aligned subtree of 2**level leaves,
+    ///         checked against the winning root), for the leaderboard; each leaf published for
+    ///         the first time earns its share of the publication bounty.
+    function publishScores(uint256 level, uint256 index, bytes calldata leaves, bytes32[] calldata proof) external {
+        uint256 r = _state.round;
+        Verdict storage ruling = _verdicts[_rounds[r].leader];
+        if (!_rootDecided(r) || _rounds[r].leader == HOST_FAULT) revert NoWinningRoot(r);
+        uint256 first = _checkChunk(ruling.root, ruling.count, level, index, leaves, proof);
+        uint256 n = leaves.length / ScoreTree.LEAF_SIZE;
+        uint256 fresh = 0;
+        for (uint256 i = 0; i < n; ++i) {
+            uint256 position = first + i;
+            uint256 bit = 1 << (position % 256);
+            uint256 bits = _publishedLeaves[position / 256];
+            if (bits & bit == 0) {
+                _publishedLeaves[position / 256] = bits | bit;
+                fresh += 1;
             }
         }
-        c.finalized = true;
-        _counters = c;
-        emit Finalized(c.outcome, c.bestId, r.winnerAmount, r.rewardPerVote, r.hostAmount);
+        if (fresh == 0) revert AlreadyPublished(first);
+        Config memory cfg = _config();
+        // The bounty per leaf; the last leaf takes the remainder, so all of it is paid.
+        uint256 total = _money.published + fresh;
+        uint256 owed = cfg.publishBounty * total / ruling.count - cfg.publishBounty * _money.published / ruling.count;
+        _money.published = uint128(total);
+        _credit(msg.sender, owed, "publish");
+        emit ScoresPublished(r, first, leaves);
+    }
+
+    /// @notice While no root has a majority: publish a chunk of a juror's vector (in order,
+    ///         checked against the root it revealed), adding its scores to the tally with its
+    ///         seats. A juror whose whole vector is not published by the tally deadline is absent.
+    function publishVector(
+        address juror,
+        uint256 level,
+        uint256 index,
+        bytes calldata leaves,
+        bytes32[] calldata proof
+    ) external {
+        uint256 r = _state.round;
+        Round storage rnd = _rounds[r];
+        if (rnd.drawnAt == 0 || block.timestamp < rnd.revealDeadline || _rootDecided(r)) revert TallyNotOpen(r);
+        if (block.timestamp >= rnd.tallyDeadline) revert TallyClosed(rnd.tallyDeadline, block.timestamp);
+        Seat storage place = _seats[r][juror];
+        if (place.state != Vote.Revealed || place.hash == HOST_FAULT) revert NotJuror(r, juror);
+        uint256 revealed = _state.revealed;
+        if (place.cursor >= revealed) revert VectorComplete(juror);
+        Verdict storage ruling = _verdicts[place.hash];
+        uint256 first = _checkChunk(ruling.root, ruling.count, level, index, leaves, proof);
+        if (first != place.cursor) revert VectorOutOfOrder(place.cursor, first);
+        uint256 n = leaves.length / ScoreTree.LEAF_SIZE;
+        uint32 testSetSize = _config().testSetSize;
+        uint256 lastId = place.lastId;
+        uint16 weight = place.backed;
+        for (uint256 i = 0; i < n; ++i) {
+            (uint32 id, uint32 score,) = ScoreTree.leafAt(leaves, i);
+            // Ascending revealed ids, exactly `revealed` of them: the vector covers every
+            // revealed submission once.
+            if (id <= lastId || _submissions[id].owner == address(0) || score > testSetSize) {
+                revert LeafInvalid(first + i, id);
+            }
+            lastId = id;
+            _count(r, id, score, weight);
+        }
+        uint256 cursor = first + n;
+        if (cursor > revealed) revert LeafInvalid(cursor - 1, lastId);
+        place.cursor = uint32(cursor);
+        place.lastId = uint32(lastId);
+        if (cursor == revealed) rnd.publishedSeats += weight;
+        emit VectorPublished(r, juror, first, leaves);
+    }
+
+    /// @notice After the tally deadline: settle submissions by their tallies. One is validated
+    ///         when a strict majority of all seats gave it the same score; otherwise it scores 0
+    ///         and slashes nobody. Once all are settled the best validated one (score above 0;
+    ///         a tie goes to the lower id) wins; with none, the first vote is followed by a
+    ///         re-vote of 2n+1 seats, and a failed re-vote leaves the competition void.
+    function settleSubmissions(uint256[] calldata ids) external {
+        uint256 r = _state.round;
+        Round storage rnd = _rounds[r];
+        if (rnd.drawnAt == 0 || _rootDecided(r)) revert TallyNotOpen(r);
+        if (block.timestamp < rnd.tallyDeadline) revert TallyStillOpen(rnd.tallyDeadline, block.timestamp);
+        State memory st = _state;
+        uint256 settled = rnd.settled;
+        uint256 seats = rnd.seats;
+        for (uint256 i = 0; i < ids.length; ++i) {
+            uint256 id = ids[i];
+            Count storage count = _counts[r][id];
+            if (count.settled || _submissions[id].owner == address(0)) continue;
+            bool validated = uint256(count.topSeats) * 2 > seats;
+            count.settled = true;
+            count.validated = validated;
+            settled += 1;
+            uint32 score = validated ? count.topScore : 0;
+            if (score > 0 && (score > st.winnerScore || (score == st.winnerScore && id < st.winnerId))) {
+                st.winnerId = uint32(id);
+                st.winnerScore = score;
+            }
+            emit SubmissionSettled(r, id, validated, score, validated ? count.topSeats : 0);
+        }
+        rnd.settled = uint32(settled);
+        if (settled == st.revealed && st.winnerId == 0 && r == 1) {
+            st.round = 2;
+            st.revoteAt = uint40(block.timestamp);
+            emit RevoteStarted(2 * uint256(_config().seats) + 1);
+        }
+        _state = st;
+    }
+
+    /// @notice During a tally's dispute window: show that a juror's vector gave a validated
+    ///         submission another score; the juror's seats are burned and earn nothing.
+    function proveDissent(address juror, uint256 position, bytes calldata leaf, bytes32[] calldata proof) external {
+        uint256 r = _state.round;
+        if (_state.finalized) revert AlreadyFinalized();
+        Seat storage place = _seats[r][juror];
+        if (place.state != Vote.Revealed || place.hash == HOST_FAULT || place.dissent) revert NotJuror(r, juror);
+        Verdict storage ruling = _verdicts[place.hash];
+        _checkChunk(ruling.root, ruling.count, 0, position, leaf, proof);
+        (uint32 id, uint32 score,) = ScoreTree.leafAt(leaf, 0);
+        Count storage count = _counts[r][id];
+        if (!count.settled) revert SubmissionNotSettled(id);
+        if (!count.validated || count.topScore == score) revert NotDissent(id, score, count.topScore);
+        place.dissent = true;
+        _rounds[r].dissentSeats += place.backed;
+        emit DissentProven(r, juror, id, score, count.topScore);
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Finalize, settle jurors, claim (permissionless bookkeeping)
+    // ---------------------------------------------------------------------------------------
+
+    /// @notice Decide the outcome and the amounts, once the clock and the votes allow it.
+    ///         Constant work, callable by anyone, once.
+    function finalize() external {
+        State memory st = _state;
+        if (st.finalized) revert AlreadyFinalized();
+        Config memory cfg = _config();
+        Money memory m = _money;
+        uint256 r = st.round;
+        Round storage rnd = _rounds[r];
+        uint256 juryPrize = cfg.prize * (_BPS - cfg.winnerBps) / _BPS;
+        uint256 earning = 0;
+        Outcome outcome;
+        if (st.revealed == 0) {
+            if (block.timestamp < cfg.revealDeadline) revert SettlementTooEarly(uint256(Phase.Reveal));
+            outcome = Outcome.NoEntries;
+        } else if (!st.keyRevealed) {
+            if (block.timestamp < cfg.keyDeadline) revert SettlementTooEarly(uint256(Phase.Key));
+            outcome = Outcome.KeyWithheld;
+            earning = _rounds[1].backedSeats;
+        } else if (_rootDecided(r)) {
+            earning = rnd.leaderSeats;
+            if (rnd.leader == HOST_FAULT) {
+                outcome = Outcome.HostFault;
+            } else {
+                Verdict storage ruling = _verdicts[rnd.leader];
+                Submission storage best = _submissions[ruling.winnerId];
+                bool valid = ruling.count == st.revealed && best.owner != address(0) && ruling.winnerScore > 0
+                    && ruling.winnerScore <= cfg.testSetSize;
+                outcome = valid ? Outcome.Winner : Outcome.Void;
+                if (valid) (st.winnerId, st.winnerScore) = (ruling.winnerId, ruling.winnerScore);
+            }
+        } else if (rnd.drawnAt != 0 && rnd.settled == st.revealed) {
+            // A tally decided: the dispute window (as long as the tally) must have passed.
+            uint256 disputesEnd = uint256(rnd.tallyDeadline) + cfg.tallyDuration;
+            if (block.timestamp < disputesEnd) revert SettlementTooEarly(uint256(Phase.Tally));
+            outcome = st.winnerId != 0 ? Outcome.Winner : Outcome.Void;
+            earning = rnd.publishedSeats - rnd.dissentSeats;
+        } else if (rnd.drawnAt == 0) {
+            // Nobody drew this vote's jury (or the pool could not) in the time a vote takes.
+            uint256 vote = uint256(cfg.voteRevealDeadline) - cfg.keyDeadline + cfg.tallyDuration;
+            uint256 lapse = r == 1 ? uint256(cfg.keyDeadline) + vote : uint256(st.revoteAt) + vote;
+            if (block.timestamp < lapse) revert SettlementTooEarly(uint256(phase()));
+            outcome = Outcome.Void;
+        } else {
+            revert SettlementTooEarly(uint256(phase()));
+        }
+        uint256 buyIns = uint256(cfg.entryFee) * st.submissions;
+        if (outcome == Outcome.Winner) {
+            // Buy-ins count towards the winner's share only up to prize * minerBps / winnerBps:
+            // a host entry fitted to the test split can then win at most its own prize back.
+            uint256 cap = cfg.prize * (_BPS - cfg.winnerBps) / cfg.winnerBps;
+            m.winnerAmount = uint128((cfg.prize + _min(buyIns, cap)) * cfg.winnerBps / _BPS);
+            m.juryAmount = uint128(cfg.prize + buyIns - m.winnerAmount);
+        } else if (outcome != Outcome.NoEntries) {
+            // The prize never returns to the host once a model is public: the jury gets its
+            // share of it, the revealed models the rest (buy-ins are refunded).
+            m.juryAmount = earning == 0 ? 0 : uint128(juryPrize);
+            uint256 split = cfg.prize - m.juryAmount;
+            m.prizePerReveal = uint128(split / st.revealed);
+            m.burned += uint128(split % st.revealed); // rounding dust
+        }
+        if (m.juryAmount != 0 && earning == 0) {
+            m.burned += m.juryAmount; // nobody earned it (a tally whose every juror dissented)
+        } else if (m.juryAmount != 0) {
+            m.perSeat = uint128(m.juryAmount / earning);
+            m.burned += uint128(m.juryAmount % earning); // rounding dust
+            m.earningSeats = uint128(earning);
+        }
+        if (outcome == Outcome.HostFault || outcome == Outcome.KeyWithheld) m.burned += cfg.hostBond;
+        st.finalized = true;
+        st.outcome = outcome;
+        _state = st;
+        _money = m;
+        emit Finalized(outcome, st.winnerId, m.winnerAmount, m.juryAmount, m.perSeat, m.prizePerReveal, m.burned);
+        if (m.burned != 0) Address.sendValue(payable(_BURN), m.burned);
+    }
+
+    /// @notice After finalization: release the seats each juror earned back, burn the others,
+    ///         and credit its pay. Anyone may settle anyone; a juror's claim settles its own.
+    function settleJurors(uint256 r, address[] calldata jurors) external nonReentrant {
+        if (!_state.finalized) revert NotFinalized();
+        for (uint256 i = 0; i < jurors.length; ++i) {
+            _settleJuror(r, jurors[i]);
+        }
     }
 
     /// @notice Pull everything owed to the caller, in every role, to the caller.
@@ -407,16 +531,22 @@ contract Competition is ICompetition, ReentrancyGuardTransient {
     // Views
     // ---------------------------------------------------------------------------------------
 
-    /// @notice The current phase (never goes backwards).
+    /// @notice The current phase (derived from the clock and this competition's state).
     function phase() public view returns (Phase) {
-        Counters storage c = _counters;
-        if (c.finalized) return Phase.Finalized;
+        State storage st = _state;
+        if (st.finalized) return Phase.Finalized;
         Config memory cfg = _config();
         if (block.timestamp < cfg.submitDeadline) return Phase.Submit;
         if (block.timestamp < cfg.revealDeadline) return Phase.Reveal;
-        if (!c.keyRevealed) return Phase.Settle; // nothing to vote on: straight to the payout
-        if (block.timestamp < cfg.voteCommitDeadline) return Phase.VoteCommit;
-        if (block.timestamp < cfg.voteRevealDeadline) return Phase.VoteReveal;
+        if (st.revealed == 0) return Phase.Settle;
+        if (!st.keyRevealed) return block.timestamp < cfg.keyDeadline ? Phase.Key : Phase.Settle;
+        uint256 r = st.round;
+        Round storage rnd = _rounds[r];
+        if (rnd.drawnAt == 0) return r == 2 ? Phase.Revote : Phase.VoteCommit;
+        if (block.timestamp < rnd.commitDeadline) return Phase.VoteCommit;
+        if (block.timestamp < rnd.revealDeadline) return Phase.VoteReveal;
+        if (_rootDecided(r)) return Phase.Settle;
+        if (block.timestamp < rnd.tallyDeadline || rnd.settled < st.revealed) return Phase.Tally;
         return Phase.Settle;
     }
 
@@ -425,20 +555,34 @@ contract Competition is ICompetition, ReentrancyGuardTransient {
         return _config().host;
     }
 
+    /// @notice The miner pool juries are drawn from.
+    function pool() external view returns (address) {
+        return _config().pool;
+    }
+
+    /// @notice The prize (what the host funded besides its bond and the bounties).
+    function prize() external view returns (uint256) {
+        return _config().prize;
+    }
+
     /// @notice The creation parameters.
     function params() external view returns (Params memory p) {
         Config memory cfg = _config();
         p = Params({
             entryFee: cfg.entryFee,
-            minerStake: cfg.minerStake,
+            hostBond: cfg.hostBond,
+            drawBounty: cfg.drawBounty,
+            publishBounty: cfg.publishBounty,
             submitDeadline: cfg.submitDeadline,
             revealDeadline: cfg.revealDeadline,
+            keyDeadline: cfg.keyDeadline,
             voteCommitDeadline: cfg.voteCommitDeadline,
             voteRevealDeadline: cfg.voteRevealDeadline,
+            tallyDuration: cfg.tallyDuration,
             testSetSize: cfg.testSetSize,
             maxModelBytes: cfg.maxModelBytes,
             maxSubmissions: cfg.maxSubmissions,
-            quorum: cfg.quorum,
+            seats: cfg.seats,
             winnerBps: cfg.winnerBps,
             testKeyHash: cfg.testKeyHash
         });
@@ -455,140 +599,305 @@ contract Competition is ICompetition, ReentrancyGuardTransient {
         if (s.status == Status.None && s.hash != bytes32(0)) s.status = Status.Committed;
     }
 
-    /// @notice Votes for `score` on submission `id`.
-    function votesFor(uint256 id, uint32 score) external view returns (uint256) {
-        Submission storage s = _submissions[id];
-        if (s.votes > 0 && s.topScore == score) return s.topVotes;
-        return _otherVotes[id][score];
+    /// @notice One vote's jury, windows and leader.
+    function round(uint256 r) external view returns (Round memory) {
+        return _rounds[r];
     }
 
-    /// @notice One address's part in the competition.
-    function participant(address account) external view returns (Participant memory) {
-        return _participants[account];
+    /// @notice One juror's part in one vote.
+    function seat(uint256 r, address juror) external view returns (Seat memory) {
+        return _seats[r][juror];
+    }
+
+    /// @notice What a revealed vote says.
+    function verdict(bytes32 vote) external view returns (Verdict memory) {
+        return _verdicts[vote];
+    }
+
+    /// @notice Seats behind `vote` in round `r`.
+    function votesFor(uint256 r, bytes32 vote) external view returns (uint256) {
+        return _voteSeats[r][vote];
+    }
+
+    /// @notice A tally's count for one submission in round `r`.
+    function tally(uint256 r, uint256 id) external view returns (uint32 topScore, uint16 topSeats, bool settled, bool validated) {
+        Count storage c = _counts[r][id];
+        return (c.topScore, c.topSeats, c.settled, c.validated);
+    }
+
+    /// @notice One address's submissions, claim and credits.
+    function participant(address account)
+        external
+        view
+        returns (uint32 commits, uint32 reveals, bool claimed, uint128 credits)
+    {
+        Participant storage p = _participants[account];
+        return (p.commits, p.reveals, p.claimed, p.credits);
     }
 
     /// @notice Counters, phase and payout figures in one call.
     function summary() external view returns (Summary memory) {
-        Counters storage c = _counters;
-        Results storage r = _results;
+        State storage st = _state;
+        Money storage m = _money;
         return Summary({
             phase: phase(),
-            outcome: c.outcome,
-            testKeyRevealed: c.keyRevealed,
-            submissions: c.submissions,
-            revealed: c.revealed,
-            settled: c.settled,
-            miners: c.miners,
-            minersRevealed: c.minersRevealed,
-            minersSettled: c.minersSettled,
-            minersSlashed: c.minersSlashed,
-            bestId: c.bestId,
+            outcome: st.outcome,
+            keyRevealed: st.keyRevealed,
+            round: st.round,
+            submissions: st.submissions,
+            revealed: st.revealed,
+            winnerId: st.winnerId,
+            winnerScore: st.winnerScore,
             prize: uint128(_config().prize),
             pool: uint128(liabilities()),
-            winnerAmount: r.winnerAmount,
-            rewardPerVote: r.rewardPerVote,
-            hostAmount: r.hostAmount
+            winnerAmount: m.winnerAmount,
+            juryAmount: m.juryAmount,
+            perSeat: m.perSeat,
+            prizePerReveal: m.prizePerReveal,
+            burned: m.burned
         });
     }
 
-    /// @notice The internal ledger: every wei taken in and not yet paid out. The balance equals
-    ///         it, unless someone forced ether in (which no payout ever counts on).
+    /// @notice The internal ledger: every wei taken in and neither paid out nor burned. The
+    ///         balance equals it, unless someone forced ether in (which no payout counts on).
     function liabilities() public view returns (uint256) {
         Config memory cfg = _config();
-        Counters storage c = _counters;
-        return uint256(cfg.prize) + uint256(cfg.entryFee) * c.submissions + uint256(cfg.minerStake) * c.miners
-            - _results.totalPaid;
+        uint256 funded = cfg.prize + cfg.hostBond + 2 * uint256(cfg.drawBounty) + cfg.publishBounty;
+        return funded + uint256(cfg.entryFee) * _state.submissions - _money.paid - _money.burned;
     }
 
-    /// @notice What `account` can claim now, in all its roles (zero before finalization).
+    /// @notice What `account` can claim now, in all its roles.
     function claimable(address account) public view returns (uint256 amount) {
-        Counters storage c = _counters;
         Participant storage p = _participants[account];
-        if (!c.finalized || p.claimed) return 0;
-        Config memory cfg = _config();
-        Results storage r = _results;
-        Outcome outcome = c.outcome;
-        if (outcome == Outcome.Winner) {
-            if (_submissions[c.bestId].owner == account) amount += r.winnerAmount;
-        } else if (outcome == Outcome.NoWinner) {
-            amount += uint256(cfg.entryFee) * p.commits;
-        } else {
-            amount += uint256(cfg.entryFee) * p.commits + uint256(r.prizePerReveal) * p.reveals;
+        amount = p.credits;
+        if (!_state.finalized) return amount;
+        for (uint256 r = 1; r <= 2; ++r) {
+            Seat storage s = _seats[r][account];
+            if (s.backed != 0 && s.state != Vote.Settled) {
+                (,, uint256 reward) = _jurorOutcome(r, s);
+                amount += reward;
+            }
         }
-        if (account == cfg.host) amount += r.hostAmount;
-        MinerStatus status = p.minerStatus;
-        if (status == MinerStatus.Registered || status == MinerStatus.Revealed) {
-            amount += cfg.minerStake; // did no harm: stake back (Revealed: nothing was validated)
-        } else if (status == MinerStatus.Settled) {
-            amount += uint256(cfg.minerStake) + uint256(r.rewardPerVote) * p.agreeingVotes;
-        }
-        // Committed (never revealed) and Slashed miners get nothing: their stake was pooled.
+        if (!p.claimed) amount += _finalAmount(account, p);
     }
 
     // ---------------------------------------------------------------------------------------
     // Internals
     // ---------------------------------------------------------------------------------------
 
-    function _claim(address payable to) private returns (uint256 amount) {
-        if (!_counters.finalized) revert NotFinalized();
-        Participant storage p = _participants[msg.sender];
-        if (p.claimed) revert AlreadyClaimed(msg.sender);
-        amount = claimable(msg.sender);
-        if (amount == 0) revert NothingToClaim(msg.sender);
-        p.claimed = true;
-        _results.totalPaid += uint128(amount);
-        emit Claimed(msg.sender, to, amount);
-        Address.sendValue(to, amount);
+    function _reveal(bytes32 vote, bytes32 salt) private {
+        uint256 r = _state.round;
+        Round storage rnd = _rounds[r];
+        if (rnd.drawnAt == 0 || block.timestamp < rnd.commitDeadline) {
+            revert VoteRevealTooEarly(rnd.commitDeadline, block.timestamp);
+        }
+        if (block.timestamp >= rnd.revealDeadline) revert VoteRevealTooLate(rnd.revealDeadline, block.timestamp);
+        Seat storage place = _seats[r][msg.sender];
+        if (place.state != Vote.Committed) {
+            if (place.state == Vote.Revealed) revert VoteAlreadyRevealed(r, msg.sender);
+            revert VoteNotCommitted(r, msg.sender);
+        }
+        if (keccak256(abi.encode(vote, salt, msg.sender, address(this))) != place.hash) {
+            revert VoteCommitmentMismatch(r, msg.sender);
+        }
+        place.state = Vote.Revealed;
+        place.hash = vote;
+        uint16 weight = place.backed;
+        // Overflow not possible: seats <= 2 * 255 + 1.
+        unchecked {
+            uint16 seats = _voteSeats[r][vote] + weight;
+            _voteSeats[r][vote] = seats;
+            rnd.revealedSeats += weight;
+            if (seats > rnd.leaderSeats) {
+                rnd.leaderSeats = seats;
+                rnd.leader = vote;
+            }
+        }
     }
 
-    function _tally(Submission storage s, uint256 id, uint32 score) private {
-        // Overflow not possible: a submission gets at most one vote per miner, and miners < 2**16.
+    function _seat() private view returns (Seat storage) {
+        return _seats[_state.round][msg.sender];
+    }
+
+    /// @dev Whether a vote of round `r` is decided by its roots: its reveal window has closed
+    ///      and one vote has a strict majority of all seats (absent ones count against it).
+    function _rootDecided(uint256 r) private view returns (bool) {
+        Round storage rnd = _rounds[r];
+        return rnd.drawnAt != 0 && block.timestamp >= rnd.revealDeadline
+            && uint256(rnd.leaderSeats) * 2 > rnd.seats;
+    }
+
+    /// @dev Check a chunk of a vector against its root; return the position of its first leaf.
+    function _checkChunk(
+        bytes32 root,
+        uint256 count,
+        uint256 level,
+        uint256 index,
+        bytes calldata leaves,
+        bytes32[] calldata proof
+    ) private pure returns (uint256 first) {
+        uint256 n = leaves.length / ScoreTree.LEAF_SIZE;
+        if (n == 0 || leaves.length % ScoreTree.LEAF_SIZE != 0 || level > 32 || n > (1 << level)) {
+            revert ChunkInvalid(level, index, n);
+        }
+        first = index << level;
+        if (first + n > count) revert ChunkInvalid(level, index, n);
+        // A chunk short of 2**level leaves must be the vector's last one (zero padding).
+        if (n < (1 << level) && first + n != count) revert ChunkInvalid(level, index, n);
+        if (!ScoreTree.verify(root, count, level, index, leaves, proof)) revert ProofInvalid();
+    }
+
+    function _count(uint256 r, uint256 id, uint32 score, uint16 weight) private {
+        Count storage c = _counts[r][id];
+        // Overflow not possible: a juror's vector covers each id once, and seats <= 511.
         unchecked {
-            uint16 votes = s.votes + 1;
-            s.votes = votes;
-            if (votes == 1) {
-                s.topScore = score;
-                s.topVotes = 1;
-            } else if (score == s.topScore) {
-                s.topVotes += 1;
+            if (c.topSeats == 0) {
+                c.topScore = score;
+                c.topSeats = weight;
+            } else if (score == c.topScore) {
+                c.topSeats += weight;
             } else {
-                uint16 count = _otherVotes[id][score] + 1;
-                if (count > s.topVotes) {
-                    // The new score overtakes: the old top's count moves to the mapping. The top
-                    // always holds a most common score, since counts grow one at a time.
-                    _otherVotes[id][s.topScore] = s.topVotes;
-                    delete _otherVotes[id][score];
-                    s.topScore = score;
-                    s.topVotes = count;
+                uint16 seats = _otherSeats[r][id][score] + weight;
+                if (seats > c.topSeats) {
+                    _otherSeats[r][id][c.topScore] = c.topSeats;
+                    delete _otherSeats[r][id][score];
+                    c.topScore = score;
+                    c.topSeats = seats;
                 } else {
-                    _otherVotes[id][score] = count;
+                    _otherSeats[r][id][score] = seats;
                 }
             }
         }
     }
 
-    function _requireRevealWindow(Config memory cfg) private view {
-        if (block.timestamp < cfg.submitDeadline) revert RevealTooEarly(cfg.submitDeadline, block.timestamp);
-        if (block.timestamp >= cfg.revealDeadline) revert RevealTooLate(cfg.revealDeadline, block.timestamp);
+    /// @dev How many of a juror's backed seats in round `r` it keeps, how many are burned, and
+    ///      the pay it earned, given the finalized outcome.
+    function _jurorOutcome(uint256 r, Seat storage s)
+        private
+        view
+        returns (uint256 kept, uint256 burned, uint256 reward)
+    {
+        State storage st = _state;
+        Outcome outcome = st.outcome;
+        uint256 backed = s.backed;
+        bool earns;
+        if (outcome == Outcome.NoEntries || outcome == Outcome.KeyWithheld) {
+            // Nothing was put to the vote: every drafted seat is released.
+            kept = backed;
+            earns = outcome == Outcome.KeyWithheld;
+        } else if (r != st.round) {
+            // The first vote, followed by a re-vote: present seats are released, unpaid.
+            kept = s.state == Vote.Revealed ? backed : 0;
+        } else if (_rootDecided(r)) {
+            earns = s.state == Vote.Revealed && s.hash == _rounds[r].leader;
+            kept = earns ? backed : 0;
+        } else if (_rounds[r].drawnAt != 0) {
+            // Decided by a tally: jurors whose whole vector counted and never dissented earn;
+            // a HOST_FAULT vote is kept (not paid) unless a winner proves it wrong.
+            bool published = s.state == Vote.Revealed && s.hash != HOST_FAULT && s.cursor == st.revealed;
+            earns = published && !s.dissent;
+            bool excused = s.state == Vote.Revealed && s.hash == HOST_FAULT && outcome != Outcome.Winner;
+            kept = earns || excused ? backed : 0;
+        }
+        burned = backed - kept;
+        if (earns) reward = uint256(_money.perSeat) * backed;
     }
 
-    function _requireSettlement() private view returns (Counters memory c) {
-        c = _counters;
-        if (c.finalized) revert AlreadyFinalized();
-        uint40 opensAt = _config().voteRevealDeadline;
-        if (block.timestamp < opensAt) revert SettlementTooEarly(opensAt, block.timestamp);
-        if (!c.keyRevealed) revert TestKeyWithheld();
+    function _settleJuror(uint256 r, address juror) private {
+        Seat storage s = _seats[r][juror];
+        if (s.backed == 0 || s.state == Vote.Settled) revert JurorAlreadySettled(r, juror);
+        (uint256 kept, uint256 burned, uint256 reward) = _jurorOutcome(r, s);
+        s.state = Vote.Settled;
+        IMinerPool miners = IMinerPool(_config().pool);
+        if (kept != 0) miners.release(juror, kept);
+        if (burned != 0) miners.slash(juror, burned);
+        if (reward != 0) _credit(juror, reward, "jury");
+        emit JurorSettled(r, juror, kept, burned, reward);
+    }
+
+    function _finalAmount(address account, Participant storage p) private view returns (uint256 amount) {
+        Config memory cfg = _config();
+        State storage st = _state;
+        Money storage m = _money;
+        Outcome outcome = st.outcome;
+        if (outcome == Outcome.Winner) {
+            if (_submissions[st.winnerId].owner == account) amount += m.winnerAmount;
+        } else {
+            // Every buy-in back; each revealed model its part of the prize.
+            amount += uint256(cfg.entryFee) * p.commits + uint256(m.prizePerReveal) * p.reveals;
+        }
+        if (account == cfg.host) {
+            bool bondBack = outcome == Outcome.Winner || outcome == Outcome.Void || outcome == Outcome.NoEntries;
+            if (bondBack) amount += cfg.hostBond;
+            if (outcome == Outcome.NoEntries) amount += cfg.prize;
+            // The bounties nobody earned: draws not needed, and (without a winning root to
+            // publish) the publication bounty.
+            amount += uint256(cfg.drawBounty) * (2 - st.draws);
+            bool publishable = outcome == Outcome.Winner && _rootDecided(st.round);
+            if (!publishable) amount += cfg.publishBounty;
+        }
+    }
+
+    function _claim(address payable to) private returns (uint256 amount) {
+        Participant storage p = _participants[msg.sender];
+        if (_state.finalized) {
+            for (uint256 r = 1; r <= 2; ++r) {
+                Seat storage s = _seats[r][msg.sender];
+                if (s.backed != 0 && s.state != Vote.Settled) _settleJuror(r, msg.sender);
+            }
+            if (!p.claimed) {
+                amount = _finalAmount(msg.sender, p);
+                p.claimed = true;
+            }
+        }
+        amount += p.credits;
+        if (amount == 0) revert NothingToClaim(msg.sender);
+        p.credits = 0;
+        _money.paid += uint128(amount);
+        emit Claimed(msg.sender, to, amount);
+        Address.sendValue(to, amount);
+    }
+
+    function _credit(address account, uint256 amount, string memory reason) private {
+        if (amount == 0) return;
+        _participants[account].credits += uint128(amount);
+        emit Credited(account, amount, reason);
+    }
+
+    function _checkDeadlines(Config memory cfg) private view {
+        if (
+            block.timestamp >= cfg.submitDeadline || cfg.submitDeadline >= cfg.revealDeadline
+                || cfg.revealDeadline >= cfg.keyDeadline || cfg.keyDeadline >= cfg.voteCommitDeadline
+                || cfg.voteCommitDeadline >= cfg.voteRevealDeadline
+        ) {
+            revert DeadlinesOutOfOrder(
+                block.timestamp,
+                cfg.submitDeadline,
+                cfg.revealDeadline,
+                cfg.keyDeadline,
+                cfg.voteCommitDeadline,
+                cfg.voteRevealDeadline
+            );
+        }
+        uint256 minimum = cfg.minWindow;
+        uint256[6] memory windows = [
+            uint256(cfg.submitDeadline) - block.timestamp,
+            uint256(cfg.revealDeadline) - cfg.submitDeadline,
+            uint256(cfg.keyDeadline) - cfg.revealDeadline,
+            uint256(cfg.voteCommitDeadline) - cfg.keyDeadline,
+            uint256(cfg.voteRevealDeadline) - cfg.voteCommitDeadline,
+            uint256(cfg.tallyDuration)
+        ];
+        for (uint256 i = 0; i < windows.length; ++i) {
+            if (windows[i] < minimum) revert WindowTooShort(i, windows[i], minimum);
+        }
     }
 
     function _config() private view returns (Config memory) {
         return abi.decode(Clones.fetchCloneArgs(address(this)), (Config));
     }
 
-    function _voteCommitment(uint256[] calldata ids, uint32[] calldata scores, bytes32 salt, address miner)
-        private
-        view
-        returns (bytes32)
-    {
-        return keccak256(abi.encode(ids, scores, salt, miner, address(this)));
+    function _min(uint256 a, uint256 b) private pure returns (uint256) {
+        return a < b ? a : b;
     }
 }

@@ -1,4 +1,4 @@
-"""Typed bindings for the Competition and CompetitionFactory contracts.
+"""Typed bindings for the CompetitionFactory, MinerPool and Competition contracts.
 
 One class per contract, each over `.contract`: actions send transactions, views return the
 dataclasses of deml.contracts.types, and typed event readers return the events. Nothing else
@@ -13,34 +13,43 @@ from typing import Any, TypeVar
 
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak, to_checksum_address
-from hexbytes import HexBytes
 from web3.contract import Contract
+from web3.logs import DISCARD
 from web3.types import TxReceipt
 
 from deml import artifacts
 from deml.chain.client import Chain
 from deml.contracts.commitments import model_commitment, new_salt, vote_commitment
 from deml.contracts.errors import readable
+from deml.contracts.score_tree import Chunk
 from deml.contracts.types import (
     Claimed,
     CreatedCompetition,
+    Credited,
+    DissentProven,
     Finalized,
+    JurorSettled,
+    JuryDrawn,
     Log,
-    MinerRegistered,
-    MinerSettled,
-    MinerStatus,
     ModelRevealed,
     Outcome,
     Params,
     Participant,
     Phase,
+    PoolJuror,
+    Round,
+    ScoresPublished,
+    Seat,
     Status,
     Submission,
     SubmissionCommitted,
     SubmissionSettled,
     Summary,
-    VotesCommitted,
-    VotesRevealed,
+    VectorPublished,
+    Verdict,
+    VoteCommitted,
+    VoteRevealed,
+    VoteState,
     decode_event,
 )
 from deml.exceptions import BindingError, ContractCustomError
@@ -49,22 +58,80 @@ E = TypeVar("E")
 Block = int | str  # a block number, or "latest"
 
 
-class CompetitionFactory:
-    """The registry that creates competitions as clones and announces them."""
+class _Binding:
+    """What every binding shares: its contract, calls, sends and event reads."""
+
+    NAME = ""
 
     def __init__(self, chain: Chain, address: str) -> None:
         self.chain = chain
-        self.contract: Contract = chain.contract(artifacts.load("CompetitionFactory"), address)
+        self.contract: Contract = chain.contract(artifacts.load(self.NAME), address)
 
     @property
     def address(self) -> str:
         return str(self.contract.address)
 
+    def _call(self, name: str, *args: Any) -> Any:
+        return self.chain.call(getattr(self.contract.functions, name)(*args))
+
+    def _send(
+        self, name: str, *args: Any, sender: LocalAccount | None, value: int = 0
+    ) -> TxReceipt:
+        return _send(self.chain, getattr(self.contract.functions, name)(*args), sender, value)
+
+    def _events(
+        self,
+        event: type[E],
+        from_block: int,
+        to_block: Block,
+        filters: dict[str, Any] | None = None,
+    ) -> list[E]:
+        """Every `event` (a dataclass of deml.contracts.types, named as the Solidity event)
+        in the block range, matching the non-None `filters`."""
+        logs = getattr(self.contract.events, event.__name__)().get_logs(
+            from_block=from_block, to_block=to_block, argument_filters=_filters(filters or {})
+        )
+        return [decode_event(event, log["args"], _log(log)) for log in logs]
+
+
+class CompetitionFactory(_Binding):
+    """The registry that creates competitions as clones and announces them."""
+
+    NAME = "CompetitionFactory"
+
     @classmethod
-    def deploy(cls, chain: Chain, sender: LocalAccount | None = None) -> CompetitionFactory:
-        """Deploy a factory (and with it the Competition implementation)."""
-        deployed = chain.deploy(artifacts.load("CompetitionFactory"), sender=sender)
+    def deploy(
+        cls,
+        chain: Chain,
+        *,
+        seat_stake: int,
+        unbonding_delay: int,
+        min_units: int,
+        min_seats: int,
+        min_window: int,
+        sender: LocalAccount | None = None,
+    ) -> CompetitionFactory:
+        """Deploy a factory, and with it the Competition implementation and the miner pool."""
+        deployed = chain.deploy(
+            artifacts.load(cls.NAME),
+            seat_stake,
+            unbonding_delay,
+            min_units,
+            min_seats,
+            min_window,
+            sender=sender,
+        )
         return cls(chain, deployed.address)
+
+    def pool(self) -> MinerPool:
+        """The miner pool every competition of this factory draws its jury from."""
+        return MinerPool(self.chain, self._call("pool"))
+
+    def min_seats(self) -> int:
+        return int(self._call("minSeats"))
+
+    def min_window(self) -> int:
+        return int(self._call("minWindow"))
 
     def create(
         self,
@@ -75,14 +142,14 @@ class CompetitionFactory:
         prize: int,
         sender: LocalAccount | None = None,
     ) -> Competition:
-        """Create and fund a competition; the sender becomes its host."""
+        """Create and fund a competition (prize, host bond, bounties); the sender hosts it."""
         receipt = _send(
             self.chain,
             self.contract.functions.create(params.as_abi(), dataset_cid, test_cid),
             sender,
-            prize,
+            params.funding(prize),
         )
-        (event,) = self.contract.events.CompetitionCreated().process_receipt(receipt)
+        (event,) = self.contract.events.CompetitionCreated().process_receipt(receipt, errors=DISCARD)
         return Competition(self.chain, event["args"]["competition"])
 
     def created(self, competition: str) -> CreatedCompetition:
@@ -121,17 +188,69 @@ class CompetitionFactory:
         ]
 
 
-class Competition:
+class MinerPool(_Binding):
+    """The shared pool miners bond in, whole seat units, and juries are drawn from."""
+
+    NAME = "MinerPool"
+
+    def seat_stake(self) -> int:
+        return int(self._call("seatStake"))
+
+    def unbonding_delay(self) -> int:
+        return int(self._call("unbondingDelay"))
+
+    def min_units(self) -> int:
+        return int(self._call("minUnits"))
+
+    def total_units(self) -> int:
+        return int(self._call("totalUnits"))
+
+    def open_seals(self) -> int:
+        return int(self._call("openSeals"))
+
+    def juror(self, account: str) -> PoolJuror:
+        return PoolJuror(*self._call("juror", to_checksum_address(account)))
+
+    def sealed_target(self, competition: str) -> int:
+        return int(self._call("sealedTarget", to_checksum_address(competition)))
+
+    def draw_window(self) -> int:
+        return int(self._call("drawWindow"))
+
+    def locked_for(self, competition: str, account: str) -> int:
+        return int(
+            self._call("lockedFor", to_checksum_address(competition), to_checksum_address(account))
+        )
+
+    def preview(self, seed: bytes, seats: int) -> list[str]:
+        """The jury a draw would pick with this seed from the pool as it is (locks nothing)."""
+        return [str(a) for a in self._call("preview", seed, seats)]
+
+    def bond(self, units: int, *, sender: LocalAccount) -> TxReceipt:
+        """Bond `units` seats' worth of stake."""
+        return self._send("bond", sender=sender, value=units * self.seat_stake())
+
+    def request_unbond(self, units: int, *, sender: LocalAccount) -> TxReceipt:
+        return self._send("requestUnbond", units, sender=sender)
+
+    def withdraw(self, *, sender: LocalAccount) -> TxReceipt:
+        return self._send("withdraw", sender=sender)
+
+    def apply_pending(self, account: str, *, sender: LocalAccount) -> TxReceipt:
+        return self._send("applyPending", to_checksum_address(account), sender=sender)
+
+    def expire_seal(self, competition: str, *, sender: LocalAccount) -> TxReceipt:
+        return self._send("expireSeal", to_checksum_address(competition), sender=sender)
+
+
+class Competition(_Binding):
     """One competition: typed actions, views and event readers over the Competition contract."""
 
-    def __init__(self, chain: Chain, address: str) -> None:
-        self.chain = chain
-        self.contract: Contract = chain.contract(artifacts.load("Competition"), address)
-        self._params: Params | None = None
+    NAME = "Competition"
 
-    @property
-    def address(self) -> str:
-        return str(self.contract.address)
+    def __init__(self, chain: Chain, address: str) -> None:
+        super().__init__(chain, address)
+        self._params: Params | None = None
 
     # -- views ---------------------------------------------------------------------------
 
@@ -140,6 +259,12 @@ class Competition:
 
     def host(self) -> str:
         return str(self._call("host"))
+
+    def pool(self) -> MinerPool:
+        return MinerPool(self.chain, self._call("pool"))
+
+    def prize(self) -> int:
+        return int(self._call("prize"))
 
     def params(self) -> Params:
         """The creation parameters (fixed for life, so read once)."""
@@ -152,28 +277,37 @@ class Competition:
         return Summary(Phase(raw[0]), Outcome(raw[1]), *raw[2:])
 
     def submission(self, submission_id: int) -> Submission:
-        owner, status, size, votes, top_votes, top_score, digest = self._call(
-            "submission", submission_id
-        )
+        owner, status, size, digest = self._call("submission", submission_id)
         is_zero = int(owner, 16) == 0
         return Submission(
-            submission_id,
-            None if is_zero else owner,
-            Status(status),
-            size,
-            votes,
-            top_votes,
-            top_score,
-            bytes(digest),
+            submission_id, None if is_zero else owner, Status(status), size, bytes(digest)
         )
 
+    def round(self, r: int) -> Round:
+        raw = list(self._call("round", r))
+        raw[-1] = bytes(raw[-1])
+        return Round(*raw)
+
+    def seat(self, r: int, juror: str) -> Seat:
+        seats, backed, state, dissent, cursor, last_id, digest = self._call(
+            "seat", r, to_checksum_address(juror)
+        )
+        return Seat(seats, backed, VoteState(state), dissent, cursor, last_id, bytes(digest))
+
+    def verdict(self, vote: bytes) -> Verdict:
+        root, count, winner_id, winner_score = self._call("verdict", vote)
+        return Verdict(bytes(root), count, winner_id, winner_score)
+
+    def votes_for(self, r: int, vote: bytes) -> int:
+        return int(self._call("votesFor", r, vote))
+
+    def tally(self, r: int, submission_id: int) -> tuple[int, int, bool, bool]:
+        """(top score, its seats, settled, validated) of a submission in a tally."""
+        top, seats, settled, validated = self._call("tally", r, submission_id)
+        return int(top), int(seats), bool(settled), bool(validated)
+
     def participant(self, account: str) -> Participant:
-        commits, reveals, claimed, miner_status, agreeing, commitment = self._call(
-            "participant", to_checksum_address(account)
-        )
-        return Participant(
-            commits, reveals, claimed, MinerStatus(miner_status), agreeing, bytes(commitment)
-        )
+        return Participant(*self._call("participant", to_checksum_address(account)))
 
     def claimable(self, account: str) -> int:
         return int(self._call("claimable", to_checksum_address(account)))
@@ -181,12 +315,9 @@ class Competition:
     def liabilities(self) -> int:
         return int(self._call("liabilities"))
 
-    def votes_for(self, submission_id: int, score: int) -> int:
-        return int(self._call("votesFor", submission_id, score))
-
     def test_key(self) -> bytes | None:
         """The revealed test key, or None while the host has not revealed it."""
-        return bytes(self._call("testKey")) if self.summary().test_key_revealed else None
+        return bytes(self._call("testKey")) if self.summary().key_revealed else None
 
     def balance(self) -> int:
         """The wei the contract holds (the ledger, `liabilities()`, is what it owes)."""
@@ -198,7 +329,7 @@ class Competition:
         """Commit with the entry fee; return the submission id."""
         fee = self.params().entry_fee
         receipt = self._send("commit", commitment, sender=sender, value=fee)
-        (event,) = self.contract.events.SubmissionCommitted().process_receipt(receipt)
+        (event,) = self.contract.events.SubmissionCommitted().process_receipt(receipt, errors=DISCARD)
         return int(event["args"]["id"])
 
     def commit_model(
@@ -224,37 +355,70 @@ class Competition:
     def reveal_test_key(self, key: bytes, *, sender: LocalAccount) -> TxReceipt:
         return self._send("revealTestKey", key, sender=sender)
 
-    def register_miner(self, *, sender: LocalAccount) -> TxReceipt:
-        return self._send("registerMiner", sender=sender, value=self.params().miner_stake)
+    def draw_jury(self, *, sender: LocalAccount) -> bool:
+        """Seal the jury's draw, or (once the sealed block is out) draw it; True if drawn."""
+        receipt = self._send("drawJury", sender=sender)
+        return bool(self.contract.events.JuryDrawn().process_receipt(receipt, errors=DISCARD))
 
-    def commit_votes(
-        self, ids: Sequence[int], scores: Sequence[int], salt: bytes, *, sender: LocalAccount
-    ) -> TxReceipt:
-        """Commit the hash of these scores (sorted by id) under `salt`."""
-        commitment = vote_commitment(ids, scores, salt, sender.address, self.address)
-        return self._send("commitVotes", commitment, sender=sender)
+    def commit_vote(self, vote: bytes, salt: bytes, *, sender: LocalAccount) -> TxReceipt:
+        """Commit the hash of `vote` (a score vector's vote hash, or HOST_FAULT) under `salt`."""
+        commitment = vote_commitment(vote, salt, sender.address, self.address)
+        return self._send("commitVote", commitment, sender=sender)
 
-    def reveal_votes(
-        self, ids: Sequence[int], scores: Sequence[int], salt: bytes, *, sender: LocalAccount
-    ) -> TxReceipt:
-        return self._send("revealVotes", list(ids), list(scores), salt, sender=sender)
-
-    def settle(self, ids: Sequence[int], *, sender: LocalAccount) -> TxReceipt:
-        return self._send("settle", list(ids), sender=sender)
-
-    def settle_miner(
+    def reveal_vote(
         self,
-        miner: str,
-        ids: Sequence[int],
-        scores: Sequence[int],
+        root: bytes,
+        count: int,
+        winner_id: int,
+        winner_score: int,
         salt: bytes,
         *,
         sender: LocalAccount,
     ) -> TxReceipt:
-        return self._send("settleMiner", miner, list(ids), list(scores), salt, sender=sender)
+        return self._send("revealVote", root, count, winner_id, winner_score, salt, sender=sender)
+
+    def reveal_host_fault(self, salt: bytes, *, sender: LocalAccount) -> TxReceipt:
+        return self._send("revealHostFault", salt, sender=sender)
+
+    def publish_scores(self, chunk: Chunk, *, sender: LocalAccount) -> TxReceipt:
+        """Publish a chunk of the winning vector (earns its share of the bounty)."""
+        return self._send(
+            "publishScores", chunk.level, chunk.index, chunk.leaves, chunk.proof, sender=sender
+        )
+
+    def publish_vector(self, juror: str, chunk: Chunk, *, sender: LocalAccount) -> TxReceipt:
+        """Add the next chunk of a juror's vector to the tally."""
+        return self._send(
+            "publishVector",
+            to_checksum_address(juror),
+            chunk.level,
+            chunk.index,
+            chunk.leaves,
+            chunk.proof,
+            sender=sender,
+        )
+
+    def settle_submissions(self, ids: Sequence[int], *, sender: LocalAccount) -> TxReceipt:
+        return self._send("settleSubmissions", list(ids), sender=sender)
+
+    def prove_dissent(self, juror: str, leaf: Chunk, *, sender: LocalAccount) -> TxReceipt:
+        """Show a juror's vector disagrees with a validated score (`leaf`: a level-0 chunk)."""
+        return self._send(
+            "proveDissent",
+            to_checksum_address(juror),
+            leaf.index,
+            leaf.leaves,
+            leaf.proof,
+            sender=sender,
+        )
 
     def finalize(self, *, sender: LocalAccount) -> TxReceipt:
         return self._send("finalize", sender=sender)
+
+    def settle_jurors(self, r: int, jurors: Sequence[str], *, sender: LocalAccount) -> TxReceipt:
+        return self._send(
+            "settleJurors", r, [to_checksum_address(j) for j in jurors], sender=sender
+        )
 
     def claim(self, *, sender: LocalAccount, to: str | None = None) -> int:
         """Pull everything owed to `sender` (to `to` if given); return the amount paid."""
@@ -262,7 +426,7 @@ class Competition:
             receipt = self._send("claim", sender=sender)
         else:
             receipt = self._send("claimTo", to_checksum_address(to), sender=sender)
-        (event,) = self.contract.events.Claimed().process_receipt(receipt)
+        (event,) = self.contract.events.Claimed().process_receipt(receipt, errors=DISCARD)
         return int(event["args"]["amount"])
 
     # -- events (each reader takes a block range: the dashboard reads only new blocks) ----
@@ -282,42 +446,59 @@ class Competition:
     def reveals(
         self, *, submission_id: int | None = None, from_block: int = 0, to_block: Block = "latest"
     ) -> list[ModelRevealed]:
-        """ModelRevealed events, oldest first."""
+        """ModelRevealed events (with the model bytes), oldest first."""
         return self._events(ModelRevealed, from_block, to_block, {"id": submission_id})
 
-    def registrations(
-        self, *, from_block: int = 0, to_block: Block = "latest"
-    ) -> list[MinerRegistered]:
-        """MinerRegistered events, oldest first."""
-        return self._events(MinerRegistered, from_block, to_block)
+    def juries(self, *, from_block: int = 0, to_block: Block = "latest") -> list[JuryDrawn]:
+        """JuryDrawn events: the first vote's jury, then the re-vote's, if any."""
+        return self._events(JuryDrawn, from_block, to_block)
 
     def vote_commits(
-        self, *, miner: str | None = None, from_block: int = 0, to_block: Block = "latest"
-    ) -> list[VotesCommitted]:
-        """VotesCommitted events, in commit order."""
-        return self._events(VotesCommitted, from_block, to_block, {"miner": miner})
+        self, *, juror: str | None = None, from_block: int = 0, to_block: Block = "latest"
+    ) -> list[VoteCommitted]:
+        """VoteCommitted events, in commit order."""
+        return self._events(VoteCommitted, from_block, to_block, {"juror": juror})
 
     def vote_reveals(
-        self, *, miner: str | None = None, from_block: int = 0, to_block: Block = "latest"
-    ) -> list[VotesRevealed]:
-        """VotesRevealed events, in reveal order."""
-        return self._events(VotesRevealed, from_block, to_block, {"miner": miner})
+        self, *, juror: str | None = None, from_block: int = 0, to_block: Block = "latest"
+    ) -> list[VoteRevealed]:
+        """VoteRevealed events, in reveal order."""
+        return self._events(VoteRevealed, from_block, to_block, {"juror": juror})
+
+    def scores_published(
+        self, *, from_block: int = 0, to_block: Block = "latest"
+    ) -> list[ScoresPublished]:
+        """ScoresPublished events: chunks of the winning vector."""
+        return self._events(ScoresPublished, from_block, to_block)
+
+    def vectors_published(
+        self, *, juror: str | None = None, from_block: int = 0, to_block: Block = "latest"
+    ) -> list[VectorPublished]:
+        """VectorPublished events: chunks of jurors' vectors added to a tally."""
+        return self._events(VectorPublished, from_block, to_block, {"juror": juror})
 
     def submission_settlements(
         self, *, from_block: int = 0, to_block: Block = "latest"
     ) -> list[SubmissionSettled]:
-        """SubmissionSettled events, oldest first."""
+        """SubmissionSettled events of the tallies, oldest first."""
         return self._events(SubmissionSettled, from_block, to_block)
 
-    def miner_settlements(
-        self, *, from_block: int = 0, to_block: Block = "latest"
-    ) -> list[MinerSettled]:
-        """MinerSettled events, oldest first."""
-        return self._events(MinerSettled, from_block, to_block)
+    def dissents(self, *, from_block: int = 0, to_block: Block = "latest") -> list[DissentProven]:
+        return self._events(DissentProven, from_block, to_block)
 
     def finalizations(self, *, from_block: int = 0, to_block: Block = "latest") -> list[Finalized]:
         """The Finalized event (one at most)."""
         return self._events(Finalized, from_block, to_block)
+
+    def juror_settlements(
+        self, *, from_block: int = 0, to_block: Block = "latest"
+    ) -> list[JurorSettled]:
+        return self._events(JurorSettled, from_block, to_block)
+
+    def credits(
+        self, *, account: str | None = None, from_block: int = 0, to_block: Block = "latest"
+    ) -> list[Credited]:
+        return self._events(Credited, from_block, to_block, {"account": account})
 
     def claims(
         self, *, account: str | None = None, from_block: int = 0, to_block: Block = "latest"
@@ -325,71 +506,31 @@ class Competition:
         """Claimed events, oldest first."""
         return self._events(Claimed, from_block, to_block, {"account": account})
 
-    # -- data from events and calldata ---------------------------------------------------
+    # -- data from events ----------------------------------------------------------------
 
     def revealed_ids(self, from_block: int = 0) -> list[int]:
         """Ids of every revealed submission, ascending."""
         return sorted(r.id for r in self.reveals(from_block=from_block))
 
     def revealed_model(self, submission_id: int, from_block: int = 0) -> bytes:
-        """The model bytes of a revealed submission, read from its reveal transaction's calldata
-        and checked against the hash the contract stored."""
+        """The model bytes of a revealed submission, from its reveal event, checked against
+        the hash the contract stored (any account, contract wallets too, may have sent it)."""
         found = self.reveals(submission_id=submission_id, from_block=from_block)
         if not found:
             raise BindingError(f"submission {submission_id} has not been revealed")
-        args = self._calldata_args(found[0].log.tx_hash, "reveal")
-        model = bytes(args["model"])
+        model = found[0].model
         if keccak(model) != found[0].model_hash:
-            raise BindingError(
-                f"the calldata of submission {submission_id}'s reveal does not match its hash"
-            )
+            raise BindingError(f"the reveal event of submission {submission_id} is inconsistent")
         return model
 
-    def revealed_votes(self, miner: str, from_block: int = 0) -> tuple[list[int], list[int], bytes]:
-        """A miner's revealed (ids, scores, salt), read from its revealVotes calldata."""
-        found = self.vote_reveals(miner=miner, from_block=from_block)
-        if not found:
-            raise BindingError(f"miner {miner} has not revealed votes")
-        args = self._calldata_args(found[0].log.tx_hash, "revealVotes")
-        return list(args["ids"]), list(args["scores"]), bytes(args["salt"])
-
-    def revealed_miners(self, from_block: int = 0) -> list[str]:
-        """Every miner that revealed votes, in reveal order."""
-        return [v.miner for v in self.vote_reveals(from_block=from_block)]
-
-    # -- internals -------------------------------------------------------------------------
-
-    def _events(
-        self,
-        event: type[E],
-        from_block: int,
-        to_block: Block,
-        filters: dict[str, Any] | None = None,
-    ) -> list[E]:
-        """Every `event` (a dataclass of deml.contracts.types, named as the Solidity event)
-        in the block range, matching the non-None `filters`."""
-        logs = getattr(self.contract.events, event.__name__)().get_logs(
-            from_block=from_block, to_block=to_block, argument_filters=_filters(filters or {})
-        )
-        return [decode_event(event, log["args"], _log(log)) for log in logs]
-
-    def _calldata_args(self, tx_hash: str, function: str) -> dict[str, Any]:
-        tx = self.chain.w3.eth.get_transaction(HexBytes(tx_hash))
-        if tx["to"] != self.contract.address:
-            raise BindingError(
-                f"transaction {tx_hash} called {function} through another contract;"
-                " only direct calls can be read from calldata"
-            )
-        fn, args = self.contract.decode_function_input(tx["input"])
-        if fn.fn_name != function:
-            raise BindingError(f"transaction {tx_hash} is not a {function} call")
-        return dict(args)
-
-    def _call(self, name: str, *args: Any) -> Any:
-        return self.chain.call(getattr(self.contract.functions, name)(*args))
-
-    def _send(self, name: str, *args: Any, sender: LocalAccount, value: int = 0) -> TxReceipt:
-        return _send(self.chain, getattr(self.contract.functions, name)(*args), sender, value)
+    def jury(self, r: int) -> dict[str, int]:
+        """Round `r`'s jurors and their backed seats (empty until drawn)."""
+        seats: dict[str, int] = {}
+        for drawn in self.juries():
+            if drawn.round == r:
+                for juror, backed in zip(drawn.jurors, drawn.backed, strict=True):
+                    seats[juror] = seats.get(juror, 0) + int(backed)
+        return seats
 
 
 def _send(chain: Chain, fn: Any, sender: LocalAccount | None, value: int) -> TxReceipt:

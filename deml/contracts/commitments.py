@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
 
 from eth_abi import encode
 from eth_utils import keccak
@@ -23,15 +22,10 @@ def model_commitment(model: bytes, salt: bytes, sender: str, competition: str) -
     )
 
 
-def vote_commitment(
-    ids: Sequence[int], scores: Sequence[int], salt: bytes, miner: str, competition: str
-) -> bytes:
-    """keccak256(abi.encode(ids, scores, salt, miner, competition))."""
+def vote_commitment(vote: bytes, salt: bytes, juror: str, competition: str) -> bytes:
+    """keccak256(abi.encode(vote, salt, juror, competition)): one hash, whatever the vector."""
     return keccak(
-        encode(
-            ["uint256[]", "uint32[]", "bytes32", "address", "address"],
-            [list(ids), list(scores), salt, miner, competition],
-        )
+        encode(["bytes32", "bytes32", "address", "address"], [vote, salt, juror, competition])
     )
 
 

@@ -1,4 +1,5 @@
-"""The contracts' types in Python: enums, structs and events, as ICompetition declares them."""
+"""The contracts' types in Python: enums, structs and events, as ICompetition and IMinerPool
+declare them (protocol v2)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,13 @@ from dataclasses import dataclass, fields
 from enum import IntEnum
 from typing import Any, TypeVar
 
+from eth_utils import keccak
+
 E = TypeVar("E")
 
 BPS = 10_000
+# The vote of a juror who finds the host at fault (Competition.HOST_FAULT).
+HOST_FAULT = keccak(text="deml.v2.host-fault")
 
 
 class _Named(IntEnum):
@@ -22,40 +27,42 @@ class _Named(IntEnum):
 class Phase(_Named):
     SUBMIT = 0
     REVEAL = 1
-    VOTE_COMMIT = 2
-    VOTE_REVEAL = 3
-    SETTLE = 4
-    FINALIZED = 5
+    KEY = 2
+    VOTE_COMMIT = 3
+    VOTE_REVEAL = 4
+    TALLY = 5
+    REVOTE = 6
+    SETTLE = 7
+    FINALIZED = 8
 
 
 class Outcome(_Named):
     PENDING = 0
     WINNER = 1
-    NO_WINNER = 2
+    HOST_FAULT = 2
     KEY_WITHHELD = 3
+    VOID = 4
+    NO_ENTRIES = 5
 
 
 class Status(_Named):
     NONE = 0
     COMMITTED = 1
     REVEALED = 2
-    REJECTED = 3
-    VALIDATED = 4
 
 
-class MinerStatus(_Named):
+class VoteState(_Named):
     NONE = 0
-    REGISTERED = 1
-    COMMITTED = 2
-    REVEALED = 3
-    SETTLED = 4
-    SLASHED = 5
+    COMMITTED = 1
+    REVEALED = 2
+    SETTLED = 3
 
 
 # The phases that end at a deadline fixed at creation, and the Params field holding it.
 _DEADLINES = {
     Phase.SUBMIT: "submit_deadline",
     Phase.REVEAL: "reveal_deadline",
+    Phase.KEY: "key_deadline",
     Phase.VOTE_COMMIT: "vote_commit_deadline",
     Phase.VOTE_REVEAL: "vote_reveal_deadline",
 }
@@ -66,15 +73,19 @@ class Params:
     """A competition's parameters, as ICompetition.Params (amounts in wei, times in seconds)."""
 
     entry_fee: int
-    miner_stake: int
+    host_bond: int
+    draw_bounty: int
+    publish_bounty: int
     submit_deadline: int
     reveal_deadline: int
+    key_deadline: int
     vote_commit_deadline: int
     vote_reveal_deadline: int
+    tally_duration: int
     test_set_size: int
     max_model_bytes: int
     max_submissions: int
-    quorum: int
+    seats: int
     winner_bps: int
     test_key_hash: bytes
 
@@ -82,14 +93,28 @@ class Params:
     def miner_bps(self) -> int:
         return BPS - self.winner_bps
 
+    @property
+    def revote_seats(self) -> int:
+        """Seats of the re-vote's jury: twice the first's, plus one."""
+        return 2 * self.seats + 1
+
     def deadline(self, phase: Phase) -> int | None:
-        """When `phase` ends; None for the phases that end on a call (Settle) or never."""
+        """When `phase` of the first vote ends by the clock; None for the phases that end on a
+        call or depend on the vote (tally, re-vote, settle)."""
         field = _DEADLINES.get(phase)
         return None if field is None else int(getattr(self, field))
 
     def starts_at(self, phase: Phase) -> int | None:
-        """When `phase` opens by the clock: the deadline of the phase before it."""
-        return None if phase == Phase.SUBMIT else self.deadline(Phase(phase - 1))
+        """When `phase` of the first vote opens by the clock: the deadline before it."""
+        if phase == Phase.SUBMIT:
+            return None
+        if phase == Phase.TALLY:
+            return self.vote_reveal_deadline
+        return self.deadline(Phase(phase - 1))
+
+    def funding(self, prize: int) -> int:
+        """What the host sends to create it: prize, bond, two draw bounties, publication."""
+        return prize + self.host_bond + 2 * self.draw_bounty + self.publish_bounty
 
     def as_abi(self) -> tuple[Any, ...]:
         return tuple(getattr(self, f.name) for f in fields(self))
@@ -108,9 +133,6 @@ class Submission:
     owner: str | None
     status: Status
     size: int
-    votes: int
-    top_votes: int
-    top_score: int
     hash: bytes  # the commitment until revealed, then keccak256 of the model bytes
 
 
@@ -119,29 +141,94 @@ class Participant:
     commits: int
     reveals: int
     claimed: bool
-    miner_status: MinerStatus
-    agreeing_votes: int
-    vote_commitment: bytes
+    credits: int  # bounties and jury pay, claimable at any time
+
+
+@dataclass(frozen=True)
+class Round:
+    """One vote: its jury, windows and leading vote (ICompetition.Round)."""
+
+    seats: int
+    backed_seats: int
+    revealed_seats: int
+    leader_seats: int
+    published_seats: int
+    dissent_seats: int
+    settled: int
+    drawn_at: int
+    commit_deadline: int
+    reveal_deadline: int
+    tally_deadline: int
+    leader: bytes
+
+    @property
+    def drawn(self) -> bool:
+        return self.drawn_at != 0
+
+    @property
+    def majority(self) -> bool:
+        """Whether the leading vote has a strict majority of all seats."""
+        return 2 * self.leader_seats > self.seats
+
+
+@dataclass(frozen=True)
+class Seat:
+    """One juror's part in one vote (ICompetition.Seat)."""
+
+    seats: int
+    backed: int
+    state: VoteState
+    dissent: bool
+    cursor: int
+    last_id: int
+    hash: bytes  # its commitment until revealed, then its vote
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a revealed vote says."""
+
+    root: bytes
+    count: int
+    winner_id: int
+    winner_score: int
 
 
 @dataclass(frozen=True)
 class Summary:
     phase: Phase
     outcome: Outcome
-    test_key_revealed: bool
+    key_revealed: bool
+    round: int
     submissions: int
     revealed: int
-    settled: int
-    miners: int
-    miners_revealed: int
-    miners_settled: int
-    miners_slashed: int
-    best_id: int
+    winner_id: int
+    winner_score: int
     prize: int
     pool: int
     winner_amount: int
-    reward_per_vote: int
-    host_amount: int
+    jury_amount: int
+    per_seat: int
+    prize_per_reveal: int
+    burned: int
+
+
+@dataclass(frozen=True)
+class PoolJuror:
+    """One miner's bond in the pool (IMinerPool.Juror), in seat units."""
+
+    index: int
+    locked: int
+    units: int
+    pending_units: int
+    pending_slash: int
+    unbonding: int
+    unbond_at: int
+
+    @property
+    def free(self) -> int:
+        """Units that can back a new seat."""
+        return max(self.units - self.locked - self.pending_slash, 0)
 
 
 # -- events: what the typed event readers of deml.contracts.bindings return -------------------
@@ -180,61 +267,94 @@ class SubmissionCommitted:
 
 @dataclass(frozen=True)
 class ModelRevealed:
-    """A committed model was revealed: its hash and size (the bytes are in calldata)."""
+    """A committed model was revealed, its bytes in the event."""
 
     id: int
     owner: str
     model_hash: bytes
     size: int
+    model: bytes
     log: Log
 
 
 @dataclass(frozen=True)
-class MinerRegistered:
-    """A miner bonded its stake."""
+class JuryDrawn:
+    """A vote's jury: one juror per seat, and whether its seat is backed by a locked unit."""
 
-    miner: str
+    round: int
+    jurors: list[str]
+    backed: list[bool]
+    commit_deadline: int
     log: Log
 
 
 @dataclass(frozen=True)
-class VotesCommitted:
-    """A miner committed the hash of its scores."""
+class VoteCommitted:
+    """A juror committed the hash of its vote."""
 
-    miner: str
+    round: int
+    juror: str
     commitment: bytes
     log: Log
 
 
 @dataclass(frozen=True)
-class VotesRevealed:
-    """A miner revealed its scores (`count` of them)."""
+class VoteRevealed:
+    """A juror revealed its vote (a root, or HOST_FAULT with a zero root), with its seats."""
 
-    miner: str
+    round: int
+    juror: str
+    vote: bytes
+    root: bytes
     count: int
+    winner_id: int
+    winner_score: int
+    seats: int
+    log: Log
+
+
+@dataclass(frozen=True)
+class ScoresPublished:
+    """A chunk of the winning vector (packed leaves from position `first_leaf`)."""
+
+    round: int
+    first_leaf: int
+    leaves: bytes
+    log: Log
+
+
+@dataclass(frozen=True)
+class VectorPublished:
+    """A chunk of one juror's vector, added to a tally."""
+
+    round: int
+    juror: str
+    first_leaf: int
+    leaves: bytes
     log: Log
 
 
 @dataclass(frozen=True)
 class SubmissionSettled:
-    """A submission's votes were tallied: validated or rejected."""
+    """A tally settled a submission: validated at a score, or scored 0."""
 
+    round: int
     id: int
     validated: bool
     score: int
-    votes: int
-    agreeing: int
+    seats: int
     log: Log
 
 
 @dataclass(frozen=True)
-class MinerSettled:
-    """A miner's votes were checked against the validated scores."""
+class DissentProven:
+    """A juror's vector was shown to disagree with a validated score."""
 
-    miner: str
-    agreeing: int
-    disagreeing: int
-    slashed: bool
+    round: int
+    juror: str
+    id: int
+    score: int
+    settled_score: int
     log: Log
 
 
@@ -245,8 +365,32 @@ class Finalized:
     outcome: Outcome
     winner_id: int
     winner_amount: int
-    reward_per_vote: int
-    host_amount: int
+    jury_amount: int
+    per_seat: int
+    prize_per_reveal: int
+    burned: int
+    log: Log
+
+
+@dataclass(frozen=True)
+class JurorSettled:
+    """A juror's seats of one vote were released or burned, its pay credited."""
+
+    round: int
+    juror: str
+    kept: int
+    burned: int
+    reward: int
+    log: Log
+
+
+@dataclass(frozen=True)
+class Credited:
+    """An account earned a bounty or jury pay, claimable at once."""
+
+    account: str
+    amount: int
+    reason: str
     log: Log
 
 
@@ -267,6 +411,8 @@ _READ: dict[str, Callable[[Any], Any]] = {
     "bytes": bytes,
     "bool": bool,
     "Outcome": Outcome,
+    "list[str]": lambda values: [str(v) for v in values],
+    "list[bool]": lambda values: [bool(v) for v in values],
 }
 
 

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 
 import pytest
 from eth_account.signers.local import LocalAccount
 
 from deml.chain.client import Chain
-from deml.contracts.bindings import CompetitionFactory
-from tests.helpers.game import DATASET_CID, PRIZE, TEST_CID, Game, default_params
+from deml.contracts.bindings import CompetitionFactory, MinerPool
+from tests.helpers.game import PRIZE, Game, bond_all, create_game, deploy_factory
 
 
 @pytest.fixture
@@ -35,19 +34,25 @@ def anyone(chain: Chain) -> LocalAccount:
 
 @pytest.fixture
 def factory(chain: Chain, host: LocalAccount) -> CompetitionFactory:
-    return CompetitionFactory.deploy(chain, sender=host)
+    """A factory with the tests' configuration, its pool empty."""
+    return deploy_factory(chain, host)
 
 
 @pytest.fixture
-def create_game(
-    chain: Chain, factory: CompetitionFactory, host: LocalAccount
+def pool(factory: CompetitionFactory, miners: list[LocalAccount]) -> MinerPool:
+    """The factory's pool, every miner bonded with ten seats."""
+    pool = factory.pool()
+    bond_all(pool, miners)
+    return pool
+
+
+@pytest.fixture
+def create(
+    chain: Chain, factory: CompetitionFactory, pool: MinerPool, host: LocalAccount
 ) -> Callable[..., Game]:
-    """Create a funded competition; keyword arguments override its parameters."""
+    """Create a funded competition on the bonded pool; keyword arguments override its terms."""
 
-    def create(prize: int = PRIZE, **overrides: int | bytes) -> Game:
-        key = secrets.token_bytes(32)
-        params = default_params(chain, key, **overrides)
-        competition = factory.create(params, DATASET_CID, TEST_CID, prize=prize, sender=host)
-        return Game(chain, competition, params, key, host)
+    def make(prize: int = PRIZE, **overrides: int | bytes) -> Game:
+        return create_game(chain, factory, host, prize, **overrides)
 
-    return create
+    return make
