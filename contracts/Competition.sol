@@ -269,7 +269,13 @@ contract Competition is ICompetition, ReentrancyGuardTransient {
     function commitVote(bytes32 commitment) external {
         uint256 r = _state.round;
         Round storage rnd = _rounds[r];
-        if (rnd.drawnAt == 0 || (r == 1 && !_state.keyRevealed)) revert VoteCommitTooEarly(r);
+        // Fix: with no model revealed there is nothing to vote on, and the vote never opens. A
+        // vote there let a root be decided after a NoEntries finalization (which needs only the
+        // reveal deadline): its publication bounty, already back with the host, was paid again,
+        // and a settled juror's seat was reopened (its next settlement then reverted).
+        if (rnd.drawnAt == 0 || (r == 1 && !_state.keyRevealed) || _state.revealed == 0) {
+            revert VoteCommitTooEarly(r);
+        }
         if (block.timestamp >= rnd.commitDeadline) revert VoteCommitTooLate(rnd.commitDeadline, block.timestamp);
         Seat storage place = _seats[r][msg.sender];
         if (place.backed == 0) revert NotJuror(r, msg.sender);
@@ -379,7 +385,10 @@ contract Competition is ICompetition, ReentrancyGuardTransient {
     function settleSubmissions(uint256[] calldata ids) external {
         uint256 r = _state.round;
         Round storage rnd = _rounds[r];
-        if (rnd.drawnAt == 0 || _rootDecided(r)) revert TallyNotOpen(r);
+        // Fix: no tally without the key (nobody could vote). Settling one anyway started a
+        // re-vote under a withheld key, whose jurors KeyWithheld then paid per seat on top of
+        // the first jury's seats, more than the jury's amount.
+        if (rnd.drawnAt == 0 || _rootDecided(r) || !_state.keyRevealed) revert TallyNotOpen(r);
         if (block.timestamp < rnd.tallyDeadline) revert TallyStillOpen(rnd.tallyDeadline, block.timestamp);
         State memory st = _state;
         uint256 settled = rnd.settled;
@@ -422,7 +431,10 @@ contract Competition is ICompetition, ReentrancyGuardTransient {
         if (!count.settled) revert SubmissionNotSettled(id);
         if (!count.validated || count.topScore == score) revert NotDissent(id, score, count.topScore);
         place.dissent = true;
-        _rounds[r].dissentSeats += place.backed;
+        // Fix: only seats counted in publishedSeats may be taken off the earners. A juror whose
+        // vector was never published in full earns nothing anyway; subtracting its seats too
+        // made finalize pay the jury per fewer seats than it pays (the last claims then fail).
+        if (place.cursor == _state.revealed) _rounds[r].dissentSeats += place.backed;
         emit DissentProven(r, juror, id, score, count.topScore);
     }
 
@@ -436,6 +448,11 @@ contract Competition is ICompetition, ReentrancyGuardTransient {
         State memory st = _state;
         if (st.finalized) revert AlreadyFinalized();
         Config memory cfg = _config();
+        // Fix: not while this competition's draw is sealed. Finalizing then orphaned the seal
+        // (drawJury reverts NoDrawDue once finalized): every bond change in the pool waited
+        // for its expiry (8,191 blocks with EIP-2935), a pause anyone could renew at the cost
+        // of an empty competition. Now the seal is drawn, or expires, first.
+        if (IMinerPool(cfg.pool).sealedTarget(address(this)) != 0) revert SettlementTooEarly(uint256(phase()));
         Money memory m = _money;
         uint256 r = st.round;
         Round storage rnd = _rounds[r];
@@ -833,7 +850,11 @@ contract Competition is ICompetition, ReentrancyGuardTransient {
             // The bounties nobody earned: draws not needed, and (without a winning root to
             // publish) the publication bounty.
             amount += uint256(cfg.drawBounty) * (2 - st.draws);
-            bool publishable = outcome == Outcome.Winner && _rootDecided(st.round);
+            // Fix: the bounty is the publishers' whenever publishScores accepts chunks, i.e. a
+            // root other than HOST_FAULT won the vote, whatever the outcome (a decided root that
+            // names no valid winner, all models scoring 0, say, voids): the host had it back as
+            // well, a double payment.
+            bool publishable = _rootDecided(st.round) && _rounds[st.round].leader != HOST_FAULT;
             if (!publishable) amount += cfg.publishBounty;
         }
     }

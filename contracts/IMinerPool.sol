@@ -38,7 +38,7 @@ interface IMinerPool {
     error WithdrawTooEarly(uint256 availableAt, uint256 now);
     error DrawAlreadySealed(address competition, uint256 targetBlock);
     error DrawNotSealed(address competition);
-    error DrawTooEarly(uint256 targetBlock, uint256 blockNumber);
+    error DrawBlockNotMined(uint256 targetBlock, uint256 blockNumber);
     error DrawHashUnavailable(uint256 targetBlock, uint256 blockNumber);
     error SealNotExpired(uint256 expiresAfter, uint256 blockNumber);
     error SeatsInvalid(uint256 seats);

@@ -167,7 +167,7 @@ contract MinerPool is IMinerPool, ReentrancyGuardTransient {
     {
         uint256 target = sealedTarget[msg.sender];
         if (target == 0) revert DrawNotSealed(msg.sender);
-        if (block.number <= target) revert DrawTooEarly(target, block.number);
+        if (block.number <= target) revert DrawBlockNotMined(target, block.number);
         bytes32 hash = _blockHash(target);
         if (hash == bytes32(0)) revert DrawHashUnavailable(target, block.number);
         if (seats == 0 || seats > type(uint16).max) revert SeatsInvalid(seats);

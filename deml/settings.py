@@ -7,6 +7,7 @@ value fails at load with a SettingsError that names the setting and says what is
 from __future__ import annotations
 
 import os
+from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
@@ -16,6 +17,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PositiveFloat,
     PositiveInt,
     SecretStr,
     ValidationError,
@@ -39,6 +41,27 @@ CONFIG_FILES = ("deml.yaml", "networks.yaml")
 SECRET_SETTINGS = frozenset({"private_key", "keystore_password", "mnemonic"})
 
 
+class FactoryConfig(BaseModel):
+    """The terms a CompetitionFactory (and its miner pool) is deployed with: floors every
+    competition of it must meet. Public networks keep the defaults."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    seat_stake_eth: Decimal = Field(Decimal("0.1"), gt=0, description="stake one jury seat locks")
+    unbonding_days: PositiveFloat = Field(30, description="delay before a bond comes back")
+    min_units: PositiveInt = Field(1, description="seats a miner bonds at least")
+    min_seats: PositiveInt = Field(21, description="seats of a first vote at least")
+    min_window_s: PositiveInt = Field(3600, description="seconds every phase lasts at least")
+
+    @property
+    def seat_stake_wei(self) -> int:
+        return int(self.seat_stake_eth * 10**18)
+
+    @property
+    def unbonding_delay_s(self) -> int:
+        return int(self.unbonding_days * 86_400)
+
+
 class Network(BaseModel):
     """One entry of configs/networks.yaml."""
 
@@ -48,6 +71,7 @@ class Network(BaseModel):
     chain_id: PositiveInt
     dev: bool = Field(False, description="a local chain that DeML starts itself (anvil)")
     mnemonic: SecretStr | None = Field(None, description="dev networks only: the test mnemonic")
+    factory: FactoryConfig = Field(default_factory=FactoryConfig)
 
     @field_validator("rpc_url")
     @classmethod
@@ -83,6 +107,9 @@ class Settings(BaseSettings):
     )
     scoring_spares: int | None = Field(
         None, ge=0, le=256, description="scoring processes a miner keeps warm; default: 24"
+    )
+    miner_bond_units: PositiveInt = Field(
+        10, description="seats' worth a miner keeps bonded in the pool (each backs one seat)"
     )
     networks: dict[str, Network] = Field(default_factory=dict)
 

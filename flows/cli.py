@@ -62,8 +62,12 @@ def host_create(
     account: Account = 0,
     prize: Annotated[Decimal | None, typer.Option(help="Prize in ether.")] = None,
     entry_fee: Annotated[Decimal | None, typer.Option(help="Buy-in per submission, ether.")] = None,
-    stake: Annotated[Decimal | None, typer.Option(help="Miner stake, ether.")] = None,
-    quorum: Annotated[int | None, typer.Option(help="Miners needed per submission.", min=1)] = None,
+    bond: Annotated[
+        Decimal | None, typer.Option(help="Host bond, ether (at least the prize; default: it).")
+    ] = None,
+    seats: Annotated[
+        int | None, typer.Option(help="Jury seats of the first vote (odd).", min=1)
+    ] = None,
     max_model_bytes: Annotated[int | None, typer.Option(help="Cap on a payload.", min=1)] = None,
     project: Annotated[Path, typer.Option(help="Folder with dvc.yaml and params.yaml.")] = Path(
         "."
@@ -79,8 +83,8 @@ def host_create(
     template = {
         "prize_eth": prize,
         "entry_fee_eth": entry_fee,
-        "miner_stake_eth": stake,
-        "quorum": quorum,
+        "host_bond_eth": bond,
+        "seats": seats,
         "max_model_bytes": max_model_bytes,
     }
     address = host_flow(
@@ -90,7 +94,7 @@ def host_create(
     )
     out.print(f"competition created: [bold]{address}[/bold]")
     out.print(f"factory: {deployment.factory_address(s)} (others on this chain: DEML_FACTORY)")
-    out.print(f"next: `deml host run {address}` after the submit deadline reveals the key")
+    out.print(f"next: `deml host run {address}` after the reveal deadline reveals the key")
 
 
 @host_app.command("run")

@@ -1,7 +1,10 @@
 """`deml demo`: one whole competition on the digits data, every role a real Prefect flow.
 
-One host, three competitors (PyTorch and Keras, one submitting twice), three honest miners
-and one that votes wrong scores. The local chain's clock jumps from phase to phase.
+One host, three competitors (PyTorch and Keras, one submitting twice), and a pool of four
+miners: three honest, and one that votes a wrong score vector. The cheat holds a fifth of the
+pool's bond, so the 21-seat jury drawn when submissions close seats it in about 99% of runs
+(and would hand it a majority in about 0.06%). The local chain's clock jumps from phase to
+phase.
 """
 
 from __future__ import annotations
@@ -20,14 +23,33 @@ HOST = 0
 COMPETITORS = {1: ["torch-mlp", "torch-cnn"], 2: ["keras-cnn"], 3: ["keras-mlp"]}
 HONEST_MINERS = (4, 5, 6)
 DISHONEST_MINER = 7
+# Seat units each miner bonds: the cheat a fifth of the pool (12 of 60).
+BOND_UNITS = {4: 16, 5: 16, 6: 16, 7: 12}
 # Short phases: the demo moves the clock itself.
 TEMPLATE = {
     "prize_eth": 10,
     "entry_fee_eth": 0.1,
-    "miner_stake_eth": 0.5,
-    "quorum": 3,
-    "durations": {"submit": 3600, "reveal": 3600, "vote_commit": 3600, "vote_reveal": 3600},
+    "seats": 21,
+    "durations": {
+        "submit": 3600,
+        "reveal": 3600,
+        "key": 3600,
+        "vote_commit": 3600,
+        "vote_reveal": 3600,
+        "tally": 3600,
+    },
 }
+MINERS = (*HONEST_MINERS, DISHONEST_MINER)
+
+
+def _miners(address: str | None) -> None:
+    for account in MINERS:
+        miner_flow(
+            competition=address,
+            account=account,
+            dishonest=account == DISHONEST_MINER,
+            bond_units=BOND_UNITS[account],
+        )
 
 
 @flow(name="demo", log_prints=True)
@@ -36,35 +58,34 @@ def demo_flow(project: str = ".", epochs: int = 12) -> dict[str, Any]:
     started = time.monotonic()
     devchain.require_dev_chain()
 
-    print("[1/6] host: preparing the digits dataset (DVC), publishing it, creating the competition")
+    print("[1/7] host: preparing the digits dataset (DVC), publishing it, creating the competition")
+    _miners(None)  # bond in the pool first: creation checks it can seat a re-vote
     address = host_flow(account=HOST, project=project, template=TEMPLATE)
-    print("[2/6] miners register; competitors train, track (MLflow) and commit their models")
-    for miner in (*HONEST_MINERS, DISHONEST_MINER):
-        miner_flow(competition=address, account=miner)
+    print("[2/7] competitors train, track (MLflow) and commit their models")
     for account, models in COMPETITORS.items():
         competitor_flow(competition=address, account=account, models=models, epochs=epochs)
 
-    print("[3/6] reveal phase: the host reveals the test key, competitors reveal their models")
+    print("[3/7] submissions close: the jury is drawn from the pool; competitors reveal")
     devchain.advance_past(address, "submit")
-    host_flow(competition=address, account=HOST)
+    _miners(address)
     for account in COMPETITORS:
         competitor_flow(competition=address, account=account, models=COMPETITORS[account])
 
-    print("[4/6] vote-commit phase: miners score every model in the sandbox and commit")
+    print("[4/7] key phase: the host reveals the test key, now that no model can change")
     devchain.advance_past(address, "reveal")
-    for miner in (*HONEST_MINERS, DISHONEST_MINER):
-        miner_flow(competition=address, account=miner, dishonest=miner == DISHONEST_MINER)
-
-    print("[5/6] vote-reveal phase: miners reveal their scores")
-    devchain.advance_past(address, "vote_commit")
-    for miner in (*HONEST_MINERS, DISHONEST_MINER):
-        miner_flow(competition=address, account=miner)
-
-    print("[6/6] settlement: the host settles and finalizes; everyone claims")
-    devchain.advance_past(address, "vote_reveal")
     host_flow(competition=address, account=HOST)
-    for miner in (*HONEST_MINERS, DISHONEST_MINER):
-        miner_flow(competition=address, account=miner)
+
+    print("[5/7] vote-commit: the jurors score every model in the sandbox and commit a root")
+    _miners(address)
+
+    print("[6/7] vote-reveal: the jurors reveal their roots")
+    devchain.advance_past(address, "vote_commit")
+    _miners(address)
+
+    print("[7/7] settlement: the winning scores are published, the competition finalized")
+    devchain.advance_past(address, "vote_reveal")
+    _miners(address)
+    host_flow(competition=address, account=HOST)
     for account in COMPETITORS:
         competitor_flow(competition=address, account=account, models=COMPETITORS[account])
 

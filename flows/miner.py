@@ -11,23 +11,30 @@ from tasks import miner, settlement, standing
 
 @flow(name="miner", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=2))
 def miner_flow(
-    competition: str | None = None, account: int = 0, dishonest: bool = False
+    competition: str | None = None,
+    account: int = 0,
+    dishonest: bool = False,
+    bond_units: int | None = None,
 ) -> dict[str, int]:
-    """Register, score new models, commit and reveal the vote, settle, claim; publish the
-    standing (leaderboard, miners, payouts). `competition` limits the pass to one;
-    `dishonest` is for demos only."""
+    """Keep a bond in the pool; in each competition draw the jury when due, and when drafted
+    score every model, commit and reveal the vote and publish what it needs; settle, finalize,
+    claim; publish the standing. `competition` limits the pass to one; `bond_units` overrides
+    the `miner_bond_units` setting; `dishonest` is for demos only."""
+    miner.bond(account, bond_units)
     addresses = [competition] if competition else miner.open_competitions(account)
     scored = {}
     for address in addresses:
-        if not miner.register(address, account):
-            continue  # registration closed before this miner joined
-        ids = miner.models_to_score(address, account)
-        # One task per model, fanned out by the flow's task runner (threads by default;
-        # `deml mine run --dask ADDRESS` runs them on a Dask cluster through prefect-dask).
-        scores = miner.score_model.map(address, account, ids)
-        scored[address] = len([s.result() for s in scores])
+        miner.draw_jury(address, account)
+        if miner.drafted(address, account) and miner.check_test_split(address, account):
+            ids = miner.models_to_score(address, account)
+            # One task per model, fanned out by the flow's task runner (threads by default;
+            # `deml mine run --dask ADDRESS` runs them on a Dask cluster through prefect-dask).
+            scores = miner.score_model.map(address, account, ids)
+            scored[address] = len([s.result() for s in scores])
         miner.commit_vote(address, account, dishonest)
         miner.reveal_vote(address, account)
+        miner.publish(address, account)
+        miner.settle_tally(address, account)
         if settlement.finalize(address, account):
             settlement.claim(address, account)
         standing.publish(address)

@@ -10,10 +10,10 @@ from typing import Any
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from deml.contracts.types import Phase, Status
+from deml.contracts.types import Phase
 from deml.dataset import datapackage
 from deml.model import payload
-from deml.roles import competitor, tracking
+from deml.roles import competitor, standing, tracking
 from deml.storage import storage_from_settings
 from tasks.common import RETRIES, competition, factory, session
 
@@ -121,20 +121,21 @@ def record_reveals(address: str, account: int, ids: list[int]) -> None:
 
 @task(cache_policy=NO_CACHE)
 def record_verified(address: str, account: int) -> dict[int, int]:
-    """Write each settled submission's verified score into its MLflow run."""
+    """Write each submission's verified score (the jury's, once known) into its MLflow run."""
     settings, chain = session()
     who = chain.signer(account)
     comp = competition(chain, address)
     if comp.phase() != Phase.FINALIZED:
         return {}
     size = comp.params().test_set_size
+    known = standing.scores(comp, comp.summary())
     tracking.configure(settings.resolved_mlflow_uri)
     verified = {}
     for entry in competitor.Entries(settings.state_dir, address, who.address).all():
         if entry.submission_id is None or entry.run_id is None:
             continue
-        s = comp.submission(entry.submission_id)
-        if s.status == Status.VALIDATED:
-            tracking.log_verified(entry.run_id, s.top_score, size)
-            verified[entry.submission_id] = s.top_score
+        if entry.submission_id in known:
+            score, _ = known[entry.submission_id]
+            tracking.log_verified(entry.run_id, score, size)
+            verified[entry.submission_id] = score
     return verified

@@ -7,6 +7,7 @@ from prefect.cache_policies import NO_CACHE
 
 from deml.contracts.types import Phase
 from deml.exceptions import DevChainRequired
+from deml.roles import standing
 from tasks.common import competition, session
 
 
@@ -22,10 +23,13 @@ def require_dev_chain() -> None:
 
 @task(cache_policy=NO_CACHE)
 def advance_past(address: str, phase: str) -> int:
-    """Move the dev chain's clock to the end of `phase` (`submit`, `reveal`, `vote_commit` or
-    `vote_reveal`) of the competition; return the chain's time."""
+    """Move the dev chain's clock to the end of `phase` (`submit`, `reveal`, `key`,
+    `vote_commit`, `vote_reveal` or `tally`, the votes' of the current round) of the
+    competition; return the chain's time."""
     _, chain = session()
-    deadline = competition(chain, address).params().deadline(Phase[phase.upper()])
+    comp = competition(chain, address)
+    round_ = comp.round(comp.summary().round)
+    deadline = standing.phase_deadline(Phase[phase.upper()], comp.params(), round_)
     if deadline is None:
         raise ValueError(f"phase {phase!r} does not end at a deadline")
     if chain.timestamp() < deadline:

@@ -1,4 +1,4 @@
-"""The miner's tasks: register, score the revealed models, commit and reveal the vote."""
+"""The miner's tasks: bond in the pool, draw juries, score the revealed models, vote, publish."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from deml.contracts.types import Phase
-from deml.roles import miner
+from deml.roles import miner, settlement
 from deml.scoring.sandbox import default_sandbox
 from deml.storage import storage_from_settings
 from tasks.common import RETRIES, competition, factory, session
@@ -20,9 +20,23 @@ def _book(address: str, account: int) -> tuple[Any, Any, Any, miner.MinerBook]:
     return settings, chain, who, miner.MinerBook(settings.state_dir, address, who.address)
 
 
+@task(cache_policy=NO_CACHE, **RETRIES)
+def bond(account: int, units: int | None = None) -> int:
+    """Keep `units` (default: the `miner_bond_units` setting) seats' worth bonded in the
+    factory's pool; return the units added."""
+    settings, chain = session()
+    pool = factory(settings, chain).pool()
+    target = units or settings.miner_bond_units
+    added = miner.ensure_bonded(pool, chain.signer(account), target)
+    if added:
+        print(f"bonded {added} more seat units in the pool {pool.address}")
+    return added
+
+
 @task(cache_policy=NO_CACHE)
 def open_competitions(account: int) -> list[str]:
-    """Competitions of this network's factory with work left: not finalized, or unclaimed."""
+    """Competitions of this network's factory with work left for this miner: not finalized,
+    or something left to claim."""
     settings, chain = session()
     who = chain.signer(account).address
     found = []
@@ -34,20 +48,39 @@ def open_competitions(account: int) -> list[str]:
 
 
 @task(cache_policy=NO_CACHE, **RETRIES)
-def register(address: str, account: int) -> bool:
-    """Bond the stake if not yet done and registration is open."""
-    _, chain, who, _ = _book(address, account)
-    return miner.register_if_needed(competition(chain, address), who)
+def draw_jury(address: str, account: int) -> bool:
+    """Draw the current vote's jury if due (the bounty pays for it); return whether drawn."""
+    _, chain = session()
+    return settlement.draw_jury_if_due(competition(chain, address), chain.signer(account))
+
+
+@task(cache_policy=NO_CACHE)
+def drafted(address: str, account: int) -> int:
+    """This miner's backed seats in the current vote (0: not on the jury)."""
+    _, chain = session()
+    return miner.drafted(competition(chain, address), chain.signer(account))
+
+
+@task(cache_policy=NO_CACHE, **RETRIES)
+def check_test_split(address: str, account: int) -> bool:
+    """Fetch and decrypt the test split once the key is out; False when the host is at fault
+    (the miner then votes HOST_FAULT) or the key is not out yet."""
+    settings, chain, _, book = _book(address, account)
+    comp = competition(chain, address)
+    if comp.test_key() is None:
+        return False
+    created = factory(settings, chain).created(address)
+    data = miner.fetch_test_split(comp, created, storage_from_settings(settings), book)
+    if data is None:
+        print(f"the host is at fault: {book.load().host_fault}")
+    return data is not None
 
 
 @task(cache_policy=NO_CACHE, **RETRIES)
 def models_to_score(address: str, account: int) -> list[int]:
-    """Revealed models this miner has not scored yet, once the key is out (else none)."""
-    _, chain, who, book = _book(address, account)
-    comp = competition(chain, address)
-    if comp.test_key() is None or comp.phase() not in (Phase.REVEAL, Phase.VOTE_COMMIT):
-        return []
-    return miner.unscored_ids(comp, book, who)
+    """Revealed models this juror has not scored yet."""
+    _, chain, _, book = _book(address, account)
+    return miner.unscored_ids(competition(chain, address), book)
 
 
 @task(cache_policy=NO_CACHE, **RETRIES)
@@ -57,6 +90,8 @@ def score_model(address: str, account: int, submission_id: int) -> int:
     comp = competition(chain, address)
     created = factory(settings, chain).created(address)
     data = miner.fetch_test_split(comp, created, storage_from_settings(settings), book)
+    if data is None:
+        return 0  # the host is at fault: the vote says so, no score is needed
     sandbox = default_sandbox(settings.scoring_spares, settings.scoring_workers)
     results = miner.score_models(comp, [submission_id], data, book, sandbox)
     return results[submission_id].correct
@@ -64,10 +99,10 @@ def score_model(address: str, account: int, submission_id: int) -> int:
 
 @task(cache_policy=NO_CACHE, **RETRIES)
 def commit_vote(address: str, account: int, dishonest: bool = False) -> bool:
-    """Fix the vote on disk, then commit it, in the vote-commit window."""
+    """Fix the vote on disk, then commit its hash, in the vote-commit window."""
     _, chain, who, book = _book(address, account)
     comp = competition(chain, address)
-    if comp.phase() != Phase.VOTE_COMMIT:
+    if comp.phase() != Phase.VOTE_COMMIT or not miner.drafted(comp, who):
         return False
     miner.plan_vote(comp, book, dishonest=dishonest)
     return miner.commit_vote_if_due(comp, book, who)
@@ -78,3 +113,27 @@ def reveal_vote(address: str, account: int) -> bool:
     """Reveal the committed vote in the vote-reveal window."""
     _, chain, who, book = _book(address, account)
     return miner.reveal_vote_if_due(competition(chain, address), book, who)
+
+
+@task(cache_policy=NO_CACHE, **RETRIES)
+def publish(address: str, account: int) -> int:
+    """Publish what this juror's vote needs published: its winning vector's scores (for the
+    bounty), or its vector into an open tally; return the chunks sent."""
+    _, chain, who, book = _book(address, account)
+    comp = competition(chain, address)
+    return miner.publish_scores_if_due(comp, book, who) + miner.publish_vector_if_due(
+        comp, book, who
+    )
+
+
+@task(cache_policy=NO_CACHE, **RETRIES)
+def settle_tally(address: str, account: int) -> int:
+    """After a tally's deadline: settle its submissions, then prove any juror whose vector
+    disagrees with a validated score; return the submissions settled."""
+    _, chain = session()
+    comp = competition(chain, address)
+    who = chain.signer(account)
+    settled = settlement.settle_tally_if_due(comp, who)
+    if proven := miner.prove_dissents(comp, who):
+        print(f"proved dissent of {', '.join(proven)}")
+    return settled

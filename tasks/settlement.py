@@ -1,4 +1,4 @@
-"""Bookkeeping tasks any role runs: settle and finalize, claim."""
+"""Bookkeeping tasks any role runs: finalize, settle the jurors, claim."""
 
 from __future__ import annotations
 
@@ -11,9 +11,15 @@ from tasks.common import RETRIES, competition, session
 
 @task(cache_policy=NO_CACHE, **RETRIES)
 def finalize(address: str, account: int) -> bool:
-    """Settle what is left and finalize, once the phase allows; return whether it is final."""
+    """Finalize once the clock and the votes allow it; then release or burn every juror's
+    seats. Return whether it is final."""
     _, chain = session()
-    return settlement.finalize(competition(chain, address), chain.signer(account))
+    comp = competition(chain, address)
+    who = chain.signer(account)
+    if not settlement.finalize(comp, who):
+        return False
+    settlement.settle_jurors(comp, who)
+    return True
 
 
 @task(cache_policy=NO_CACHE, **RETRIES)

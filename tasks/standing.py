@@ -14,7 +14,7 @@ from deml.roles import standing
 from tasks.common import RETRIES, competition, session
 
 # The artifacts' keys: the kind, then the competition (Prefect keys are lower-case, short).
-ARTIFACTS = ("leaderboard", "miners", "payouts")
+ARTIFACTS = ("leaderboard", "jury", "payouts")
 
 
 def artifact_key(kind: str, address: str) -> str:
@@ -24,7 +24,7 @@ def artifact_key(kind: str, address: str) -> str:
 
 @task(cache_policy=NO_CACHE, **RETRIES)
 def publish(address: str) -> dict[str, Any]:
-    """Publish the leaderboard, the miners (slashes included) and the payouts as Prefect
+    """Publish the leaderboard, the jury (burned seats included) and the payouts as Prefect
     table artifacts, as `deml status` and the dashboard show them; return the report."""
     _, chain = session()
     comp = competition(chain, address)
@@ -32,12 +32,12 @@ def publish(address: str) -> dict[str, Any]:
     payouts = report["payouts"]
     tables = {
         "leaderboard": report["leaderboard"],
-        "miners": report["miners"],
+        "jury": report["jurors"],
         "payouts": payouts["entries"] if payouts else [],
     }
     empty = {
         "leaderboard": "no submissions yet",
-        "miners": "no miners yet",
+        "jury": "no jury drawn yet",
         "payouts": "not finalized yet",
     }
     for kind in ARTIFACTS:

@@ -12,6 +12,7 @@ from deml.cli.context import out, settings
 from deml.contracts.bindings import Competition
 from deml.contracts.types import Phase
 from deml.exceptions import ChainUnreachable, DemlError, DevChainRequired
+from deml.roles import standing
 
 chain_app = typer.Typer(help="Run the local development chain (anvil).", no_args_is_help=True)
 
@@ -82,12 +83,15 @@ def chain_down() -> None:
         out.print(f"stopped anvil (pid {info.pid}); chain saved in {info.state_file}")
 
 
-# The phases a dev chain can jump to, as the command line names them.
+# The phases a dev chain can jump to, as the command line names them: each opens when the
+# one before it ends (the votes' windows are the current round's).
 PHASE_STARTS = {
-    "reveal": Phase.REVEAL,
-    "vote-commit": Phase.VOTE_COMMIT,
-    "vote-reveal": Phase.VOTE_REVEAL,
-    "settle": Phase.SETTLE,
+    "reveal": Phase.SUBMIT,
+    "key": Phase.REVEAL,
+    "vote-commit": Phase.KEY,
+    "vote-reveal": Phase.VOTE_COMMIT,
+    "tally": Phase.VOTE_REVEAL,
+    "settle": Phase.TALLY,
 }
 
 
@@ -109,9 +113,11 @@ def chain_advance(
             raise DemlError(
                 f"--phase takes one of {', '.join(PHASE_STARTS)}, with --competition ADDRESS"
             )
-        starts = Competition(chain, competition).params().starts_at(PHASE_STARTS[phase])
-        assert starts is not None  # every phase but Submit opens at a deadline
-        target = starts
+        comp = Competition(chain, competition)
+        round_ = comp.round(comp.summary().round)
+        ends = standing.phase_deadline(PHASE_STARTS[phase], comp.params(), round_)
+        assert ends is not None  # each phase named here opens at a deadline
+        target = ends
     if target <= chain.timestamp():
         out.print(f"nothing to do: the chain is already at {chain.timestamp()}")
         return

@@ -4,14 +4,13 @@ account is owed, and the settings in force."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
 from deml.chain.localnode import connect
-from deml.cli.context import ether, out, settings
+from deml.cli.context import ether, out, settings, when
 from deml.contracts.bindings import Competition
 from deml.roles import settlement, standing
 from deml.settings import config_dir
@@ -23,7 +22,7 @@ Address = Annotated[str, typer.Argument(help="The competition's address.")]
 def status(
     address: Address, as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False
 ) -> None:
-    """Phase, deadlines, leaderboard, miners and payouts of a competition."""
+    """Phase, deadlines, leaderboard, votes, jury and payouts of a competition."""
     report = read_report(address)
     if as_json:
         out.print_json(json.dumps(report))
@@ -81,22 +80,47 @@ def print_report(r: dict[str, Any]) -> None:
     """A report (see deml.roles.standing.report) as tables."""
     out.print(
         f"competition {r['competition']}: phase [bold]{r['phase']}[/bold], outcome {r['outcome']}"
+        + (f", vote {r['round']} (the re-vote)" if r["round"] == 2 else "")
     )
-    deadlines = ", ".join(f"{phase} ends {_time(at)}" for phase, at in r["deadlines"].items())
+    deadlines = ", ".join(f"{phase} ends {when(at)}" for phase, at in r["deadlines"].items())
     out.print(f"deadlines: {deadlines}")
     size = r["test_set_size"]
-    board = Table("id", "owner", "status", "correct", f"of {size}", "votes", title="leaderboard")
+    board = Table(
+        "id", "owner", "status", "correct", f"of {size}", "scored by", title="leaderboard"
+    )
     for row in r["leaderboard"]:
-        correct = row["score"] if row["score"] is not None else row["pending_score"]
+        score = row["score"]
         board.add_row(
             str(row["id"]),
             row["owner"],
             row["status"] + (" (winner)" if row["winner"] else ""),
-            "-" if correct is None else str(correct),
-            "-" if correct is None else f"{correct / size:.1%}",
-            str(row["votes"]),
+            "-" if score is None else str(score),
+            "-" if score is None else f"{score / size:.1%}",
+            row["scored_by"] or "-",
         )
     out.print(board)
+    if r["votes"]:
+        votes = Table("vote", "round", "says", "seats", "majority", title="votes")
+        for vote in r["votes"]:
+            says = (
+                "HOST_FAULT"
+                if vote["host_fault"]
+                else f"winner {vote['winner_id']} ({vote['winner_score']} correct)"
+            )
+            votes.add_row(
+                vote["vote"][:12] + "…", str(vote["round"]), says, str(vote["seats"]),
+                "yes" if vote["majority"] else "no",
+            )  # fmt: skip
+        out.print(votes)
+    if r["jurors"]:
+        jury = Table("juror", "round", "seats", "state", "stake", title="jury")
+        for juror in r["jurors"]:
+            stake = f"burned: {juror['slash_reason']}" if juror["slashed"] else "kept"
+            jury.add_row(
+                juror["address"], str(juror["round"]), f"{juror['backed']}/{juror['seats']}",
+                juror["state"], stake,
+            )  # fmt: skip
+        out.print(jury)
     if r["winner"]:
         out.print(f"winner: submission {r['winner']['id']} by {r['winner']['address']}")
     if r["payouts"]:
@@ -109,10 +133,7 @@ def print_report(r: dict[str, Any]) -> None:
                 ether(int(entry["claimed"])),
             )
         out.print(paid)
+        out.print(f"burned: {ether(int(r['payouts']['burned']))}")
     if r["slashed"]:
-        out.print("slashed: " + ", ".join(r["slashed"]))
+        out.print("seats burned: " + ", ".join(r["slashed"]))
     out.print(f"contract balance: {r['balance']} wei")
-
-
-def _time(timestamp: int) -> str:
-    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")

@@ -149,7 +149,9 @@ class CompetitionFactory(_Binding):
             sender,
             params.funding(prize),
         )
-        (event,) = self.contract.events.CompetitionCreated().process_receipt(receipt, errors=DISCARD)
+        (event,) = self.contract.events.CompetitionCreated().process_receipt(
+            receipt, errors=DISCARD
+        )
         return Competition(self.chain, event["args"]["competition"])
 
     def created(self, competition: str) -> CreatedCompetition:
@@ -329,7 +331,9 @@ class Competition(_Binding):
         """Commit with the entry fee; return the submission id."""
         fee = self.params().entry_fee
         receipt = self._send("commit", commitment, sender=sender, value=fee)
-        (event,) = self.contract.events.SubmissionCommitted().process_receipt(receipt, errors=DISCARD)
+        (event,) = self.contract.events.SubmissionCommitted().process_receipt(
+            receipt, errors=DISCARD
+        )
         return int(event["args"]["id"])
 
     def commit_model(

@@ -48,9 +48,22 @@ def factory(chain: Chain, settings: Settings) -> CompetitionFactory:
             f"no CompetitionFactory recorded for network {settings.network!r}: add"
             f" `{settings.network}: {{factory: 0x...}}` to {config_dir() / DEPLOYMENTS_FILE}"
         )
-    deployed = CompetitionFactory.deploy(chain)
+    deployed = deploy(chain, settings)
     record(settings, deployed.address)
     return deployed
+
+
+def deploy(chain: Chain, settings: Settings) -> CompetitionFactory:
+    """Deploy a factory and its miner pool with the network's factory terms."""
+    terms = settings.active_network.factory
+    return CompetitionFactory.deploy(
+        chain,
+        seat_stake=terms.seat_stake_wei,
+        unbonding_delay=terms.unbonding_delay_s,
+        min_units=terms.min_units,
+        min_seats=terms.min_seats,
+        min_window=terms.min_window_s,
+    )
 
 
 def record(settings: Settings, address: str) -> None:

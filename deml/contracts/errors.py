@@ -26,26 +26,53 @@ _HINTS = {
     "CommitTooLate": lambda a: f"submissions closed at {_when(a['deadline'], a['now'])}",
     "RevealTooEarly": lambda a: f"the reveal window opens at {_when(a['opensAt'], a['now'])}",
     "RevealTooLate": lambda a: f"the reveal window closed at {_when(a['deadline'], a['now'])}",
-    "RegistrationTooLate": lambda a: (
-        f"miner registration closed at {_when(a['deadline'], a['now'])}"
+    "KeyTooEarly": lambda a: (
+        f"the key may be revealed only once models can no longer be, from"
+        f" {_when(a['opensAt'], a['now'])}"
     ),
-    "VoteCommitTooEarly": lambda a: f"vote commits open at {_when(a['opensAt'], a['now'])}",
+    "KeyTooLate": lambda a: f"the key window closed at {_when(a['deadline'], a['now'])}",
+    "DrawTooEarly": lambda a: f"the jury is drawn from {_when(a['opensAt'], a['now'])}",
+    "DrawBlockNotMined": lambda a: (
+        f"the draw reads block {a['targetBlock']}'s hash; the chain is at {a['blockNumber']}"
+    ),
     "VoteCommitTooLate": lambda a: f"vote commits closed at {_when(a['deadline'], a['now'])}",
     "VoteRevealTooEarly": lambda a: f"vote reveals open at {_when(a['opensAt'], a['now'])}",
     "VoteRevealTooLate": lambda a: f"vote reveals closed at {_when(a['deadline'], a['now'])}",
-    "SettlementTooEarly": lambda a: f"settlement opens at {_when(a['opensAt'], a['now'])}",
+    "TallyClosed": lambda a: f"the tally closed at {_when(a['deadline'], a['now'])}",
+    "TallyStillOpen": lambda a: f"the tally closes at {_when(a['deadline'], a['now'])}",
     "EntryFeeMismatch": lambda a: f"the entry fee is exactly {a['required']} wei, not {a['sent']}",
-    "StakeMismatch": lambda a: f"the miner stake is exactly {a['required']} wei, not {a['sent']}",
+    "FundingMismatch": lambda a: (
+        f"create needs exactly {a['required']} wei (prize, bond, bounties), not {a['sent']}"
+    ),
+    "HostBondTooSmall": lambda a: (
+        f"the host bond ({a['hostBond']} wei) must be at least the prize ({a['prize']} wei)"
+    ),
+    "WindowTooShort": lambda a: (
+        f"a phase lasts {a['seconds_']} s; this factory requires at least {a['minimum']} s"
+    ),
+    "SeatsInvalid": lambda a: (
+        f"a jury of {a['seats']} seats: it must be odd and at least {a['minimum']}"
+    ),
+    "PoolTooSmall": lambda a: (
+        f"the miner pool holds {a['units']} seat units; {a['required']} are needed (a re-vote"
+        " draws 2n+1 seats)"
+    ),
+    "CompetitionTooLong": lambda a: (
+        f"the competition may last {a['seconds_']} s, not shorter than the pool's unbonding"
+        f" delay of {a['unbondingDelay']} s"
+    ),
+    "BondChangesPaused": lambda a: (
+        f"{a['openSeals']} jury draw(s) are sealed; bond changes wait until they are drawn"
+    ),
+    "WithdrawTooEarly": lambda a: (
+        f"the bond can be withdrawn from {_when(a['availableAt'], a['now'])}"
+    ),
+    "NotJuror": lambda a: f"{a['account']} holds no backed seat in vote {a['round']}",
     "ModelTooLarge": lambda a: f"the model is {a['size']:,} bytes; the cap is {a['limit']:,}",
     "SubmissionLimitReached": lambda a: f"{a['competitor']} used all {a['limit']} submissions",
     "CommitmentMismatch": lambda a: (
         f"model and salt do not match submission {a['id']}'s commitment from {a['caller']}"
     ),
     "TestKeyMismatch": lambda a: "that key does not hash to the test key hash fixed at creation",
-    "TestKeyWithheld": lambda a: "the host never revealed the test key; finalize to pay out",
-    "SettlementIncomplete": lambda a: (
-        f"{a['submissionsLeft']} submissions and {a['minersLeft']} miners still need settling"
-    ),
     "NothingToClaim": lambda a: f"{a['account']} has nothing to claim",
-    "AlreadyClaimed": lambda a: f"{a['account']} has already claimed",
 }

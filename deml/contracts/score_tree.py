@@ -18,8 +18,12 @@ from eth_utils import keccak
 
 LEAF_SIZE = 40
 ZERO = bytes(32)
-# Leaves per chunk when a vector is published: 64 keeps a chunk's call far below 2M gas.
+# Leaves per chunk (as a power of two) when the winning scores are published: about 4k gas a
+# leaf, so 64 cost about 270k.
 CHUNK_LEVEL = 6
+# Leaves per chunk when a vector joins a tally: up to about 35k gas a leaf (fresh storage
+# when a score overtakes), so 32 stay under 1.2M where 64 passed 2M.
+VECTOR_CHUNK_LEVEL = 5
 
 
 @dataclass(frozen=True)
@@ -52,13 +56,19 @@ class Chunk:
         return len(self.leaves) // LEAF_SIZE
 
 
-def correctness_hash(correct: Sequence[bool]) -> bytes:
-    """keccak256 of the bitmap of correct test samples (sample i is bit i % 8 of byte i // 8)."""
-    bitmap = bytearray((len(correct) + 7) // 8)
+def bitmap(correct: Sequence[bool]) -> bytes:
+    """The bitmap of correct test samples: sample i is bit i % 8 of byte i // 8."""
+    bits = bytearray((len(correct) + 7) // 8)
     for i, ok in enumerate(correct):
         if ok:
-            bitmap[i // 8] |= 1 << (i % 8)
-    return keccak(bytes(bitmap))
+            bits[i // 8] |= 1 << (i % 8)
+    return bytes(bits)
+
+
+def correctness_hash(correct: Sequence[bool] | bytes) -> bytes:
+    """keccak256 of the bitmap of correct samples (given as the bitmap, or one bool each):
+    what a leaf commits to, so that a dispute can point at one sample."""
+    return keccak(correct if isinstance(correct, bytes) else bitmap(correct))
 
 
 def depth(count: int) -> int:

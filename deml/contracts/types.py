@@ -104,14 +104,6 @@ class Params:
         field = _DEADLINES.get(phase)
         return None if field is None else int(getattr(self, field))
 
-    def starts_at(self, phase: Phase) -> int | None:
-        """When `phase` of the first vote opens by the clock: the deadline before it."""
-        if phase == Phase.SUBMIT:
-            return None
-        if phase == Phase.TALLY:
-            return self.vote_reveal_deadline
-        return self.deadline(Phase(phase - 1))
-
     def funding(self, prize: int) -> int:
         """What the host sends to create it: prize, bond, two draw bounties, publication."""
         return prize + self.host_bond + 2 * self.draw_bounty + self.publish_bounty

@@ -113,12 +113,12 @@ def create_app(
 
     @app.get("/api/competitions/{address}", tags=["api"])
     def api_competition(address: str) -> CompetitionView:
-        """One competition: timeline, pool, leaderboard, miners and payouts."""
+        """One competition: timeline, miner pool, rounds, votes, jurors, leaderboard, payouts."""
         return model.competition(address)
 
     @app.get("/api/addresses/{address}", tags=["api"])
     def api_address(address: str) -> AccountView:
-        """One address across every competition: submissions, claims, votes."""
+        """One address across every competition: submissions, claims, jury seats, pool bond."""
         return model.account(address)
 
     # -- pages ------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The dashboard's read model: competitions, leaderboards, miners, payouts and histories.
+"""The dashboard's read model: competitions, leaderboards, juries, payouts and histories.
 
 Everything comes through the binding (deml.contracts.bindings): its views for the current
 state, its event readers for history, read through a cache per block (deml.dashboard.cache).
@@ -19,26 +19,32 @@ from eth_utils import is_address, to_checksum_address
 from web3.exceptions import Web3RPCError
 
 from deml.chain.client import Chain
-from deml.contracts.bindings import Competition, CompetitionFactory
+from deml.contracts.bindings import Competition, CompetitionFactory, MinerPool
+from deml.contracts.score_tree import unpack
 from deml.contracts.types import (
     CreatedCompetition,
     Params,
     Participant,
     Phase,
+    Round,
+    Seat,
     Submission,
     Summary,
 )
 from deml.dashboard.cache import BlockCache
 from deml.dashboard.views import (
+    AccountBond,
     AccountClaim,
-    AccountMining,
     AccountOwed,
+    AccountSeat,
     AccountSubmission,
     AccountView,
     ChainHead,
     CompetitionRow,
     CompetitionView,
     LeaderboardRow,
+    PoolView,
+    RoundView,
     TimelineStep,
 )
 from deml.exceptions import (
@@ -76,7 +82,9 @@ def reader_chain(url: str, *, dev: bool = False) -> Chain:
     return Chain.http(url, [Account.create()], dev=dev, timeout_s=READ_TIMEOUT_S)
 
 
-def _timeline(phase: Phase, params: Params, key_revealed: bool) -> list[TimelineStep]:
+def _timeline(summary: Summary, params: Params, round_: Round) -> list[TimelineStep]:
+    phase = summary.phase
+    voted = summary.key_revealed and summary.revealed > 0
     steps = []
     for step in Phase:
         if step == phase:
@@ -85,12 +93,39 @@ def _timeline(phase: Phase, params: Params, key_revealed: bool) -> list[Timeline
             state = "done"
         else:
             state = "upcoming"
-        # Without the key there is nothing to vote on: the phase jumps to Settle.
-        skipped = step in (Phase.VOTE_COMMIT, Phase.VOTE_REVEAL) and not key_revealed
-        if skipped and phase >= Phase.SETTLE:
+        # Phases a competition passes by: the key and the votes without a model to judge (the
+        # votes also without a key), the tally when a root won, the re-vote when the first
+        # vote decided.
+        if step < phase and (
+            (step in (Phase.VOTE_COMMIT, Phase.VOTE_REVEAL, Phase.TALLY) and not voted)
+            or (step == Phase.KEY and summary.revealed == 0)
+            or (step == Phase.TALLY and round_.majority)
+            or (step == Phase.REVOTE and summary.round == 1)
+        ):
             state = "skipped"
-        steps.append(TimelineStep(step.label, params.deadline(step), state))
+        # The re-vote goes back to VOTE_COMMIT: once its jury is drawn the vote steps are the
+        # re-vote's (their deadlines are round 2's), and the re-vote itself is behind.
+        if step == Phase.REVOTE and summary.round == 2 and phase < Phase.REVOTE:
+            state = "done"
+        steps.append(TimelineStep(step.label, standing.phase_deadline(step, params, round_), state))
     return steps
+
+
+def _round_view(r: int, round_: Round) -> RoundView:
+    drawn = round_.drawn
+    return RoundView(
+        round=r,
+        drawn=drawn,
+        seats=round_.seats,
+        backed_seats=round_.backed_seats,
+        revealed_seats=round_.revealed_seats,
+        leader="0x" + round_.leader.hex() if round_.leader_seats else None,
+        leader_seats=round_.leader_seats,
+        majority=round_.majority,
+        commit_deadline=round_.commit_deadline if drawn else None,
+        reveal_deadline=round_.reveal_deadline if drawn else None,
+        tally_deadline=round_.tally_deadline if drawn else None,
+    )
 
 
 def _cached_events(reader: str) -> Callable[[CachedCompetition], list[Any]]:
@@ -137,11 +172,21 @@ class CachedCompetition:
     def claimable(self, account: str) -> int:
         return self._view(self.binding.claimable, account)
 
+    def round(self, r: int) -> Round:
+        return self._view(self.binding.round, r)
+
+    def seat(self, r: int, juror: str) -> Seat:
+        key = ("seat", self.address, r, juror)
+        return self._cache.memo(key, lambda: self.binding.seat(r, juror))
+
     # The event readers of the binding, through the cache.
     commits = _cached_events("commits")
-    registrations = _cached_events("registrations")
-    miner_settlements = _cached_events("miner_settlements")
+    juries = _cached_events("juries")
+    vote_reveals = _cached_events("vote_reveals")
+    scores_published = _cached_events("scores_published")
     submission_settlements = _cached_events("submission_settlements")
+    juror_settlements = _cached_events("juror_settlements")
+    credits = _cached_events("credits")
     finalizations = _cached_events("finalizations")
     claims = _cached_events("claims")
 
@@ -185,6 +230,7 @@ class ReadModel:
         self._expected_chain_id = expected_chain_id
         self._cache = BlockCache(chain, ttl_s=head_ttl_s)
         self._competitions: dict[str, CachedCompetition] = {}
+        self._pools: dict[str, MinerPool] = {}
         # One reader at a time: eth-tester is not thread-safe, and a second request for the
         # same block waits for the first and then reads its cached answer.
         self._lock = threading.RLock()
@@ -208,13 +254,13 @@ class ReadModel:
             return self._created_at(checked_address(address)).address
 
     def competition(self, address: str) -> CompetitionView:
-        """One competition: timeline, pool, leaderboard, miners and payouts."""
+        """One competition: timeline, votes, leaderboard, jurors and payouts."""
         with self._reading():
             created = self._created_at(checked_address(address))
             return self._cache.memo(("competition", created.address), lambda: self._view(created))
 
     def account(self, address: str) -> AccountView:
-        """An address's submissions, claims and votes across every competition."""
+        """An address's submissions, claims, seats and bond across every competition."""
         with self._reading():
             account = checked_address(address)
             return self._cache.memo(("account", account), lambda: self._account(account))
@@ -248,7 +294,8 @@ class ReadModel:
     def _competition_rows(self) -> list[CompetitionRow]:
         rows = []
         for created in sorted(self._created().values(), key=lambda c: -c.block_number):
-            summary = self._source(created).summary()
+            source = self._source(created)
+            summary = source.summary()
             params = created.params
             rows.append(
                 CompetitionRow(
@@ -261,9 +308,12 @@ class ReadModel:
                     entry_fee=str(params.entry_fee),
                     submissions=summary.submissions,
                     revealed=summary.revealed,
-                    miners=summary.miners,
+                    seats=params.seats,
+                    round=summary.round,
                     test_set_size=params.test_set_size,
-                    next_deadline=params.deadline(summary.phase),
+                    next_deadline=standing.phase_deadline(
+                        summary.phase, params, source.round(summary.round)
+                    ),
                     created_block=created.block_number,
                     dataset_cid=created.dataset_cid,
                     test_cid=created.test_cid,
@@ -271,17 +321,25 @@ class ReadModel:
             )
         return rows
 
-    def _settled_at(self, source: CachedCompetition) -> dict[int, int]:
-        """Submission id -> timestamp of the block that settled it."""
-        return {
-            s.id: self._cache.timestamp(s.log.block_number) for s in source.submission_settlements()
-        }
+    def _scored_at(self, source: CachedCompetition) -> dict[int, int]:
+        """Submission id -> timestamp of the block that published or settled its score."""
+        round_ = source.summary().round
+        at: dict[int, int] = {}
+        for chunk in source.scores_published():
+            if chunk.round == round_:
+                for leaf in unpack(chunk.leaves):
+                    at.setdefault(leaf.id, self._cache.timestamp(chunk.log.block_number))
+        for settled in source.submission_settlements():
+            if settled.round == round_:
+                at[settled.id] = self._cache.timestamp(settled.log.block_number)
+        return at
 
     def _view(self, created: CreatedCompetition) -> CompetitionView:
         source = self._source(created)
         summary = source.summary()
         params = created.params
-        settled_at = self._settled_at(source)
+        scored_at = self._scored_at(source)
+        pool = self._pool(source)
         return CompetitionView(
             address=created.address,
             host=created.host,
@@ -291,29 +349,50 @@ class ReadModel:
             now=self._cache.current.timestamp,
             phase=summary.phase.label,
             outcome=summary.outcome.label,
-            test_key_revealed=summary.test_key_revealed,
+            key_revealed=summary.key_revealed,
+            round=summary.round,
             prize=str(summary.prize),
             pool=str(summary.pool),
             entry_fee=str(params.entry_fee),
-            miner_stake=str(params.miner_stake),
+            host_bond=str(params.host_bond),
+            draw_bounty=str(params.draw_bounty),
+            publish_bounty=str(params.publish_bounty),
             test_set_size=params.test_set_size,
-            quorum=params.quorum,
+            seats=params.seats,
             winner_bps=params.winner_bps,
             max_submissions=params.max_submissions,
             max_model_bytes=params.max_model_bytes,
             submissions=summary.submissions,
             revealed=summary.revealed,
-            settled=summary.settled,
-            miners_count=summary.miners,
-            miners_slashed=summary.miners_slashed,
-            timeline=_timeline(summary.phase, params, summary.test_key_revealed),
+            burned=str(summary.burned),
+            miner_pool=PoolView(
+                pool.address, str(pool.seat_stake()), pool.total_units(), pool.open_seals()
+            ),
+            timeline=_timeline(summary, params, source.round(summary.round)),
+            rounds=[_round_view(r, source.round(r)) for r in range(1, summary.round + 1)],
             leaderboard=[
-                LeaderboardRow(**asdict(entry), settled_at=settled_at.get(entry.id))
+                LeaderboardRow(**asdict(entry), scored_at=scored_at.get(entry.id))
                 for entry in source.leaderboard()
             ],
-            miners=standing.miners(source, summary),
-            payouts=standing.payouts(source),
+            votes=standing.votes(source, summary),
+            jurors=standing.jurors(source, summary),
+            payouts=standing.payouts(source, summary),
         )
+
+    def _pool(self, source: CachedCompetition) -> MinerPool:
+        address = self._cache.memo(
+            ("pool-of", source.address), lambda: source.binding.pool().address
+        )
+        if address not in self._pools:
+            self._pools[address] = MinerPool(self.chain, address)
+        return self._pools[address]
+
+    def _factory_pool(self) -> MinerPool:
+        factory = self._factory_binding()
+        address = self._cache.memo(("pool-of", factory.address), lambda: factory.pool().address)
+        if address not in self._pools:
+            self._pools[address] = MinerPool(self.chain, address)
+        return self._pools[address]
 
     # -- accounts --------------------------------------------------------------------------
 
@@ -321,7 +400,8 @@ class ReadModel:
         submissions: list[AccountSubmission] = []
         claims: list[AccountClaim] = []
         owed: list[AccountOwed] = []
-        mining: list[AccountMining] = []
+        jury: list[AccountSeat] = []
+        bond: AccountBond | None = None
         for created in self._created().values():
             source = self._source(created)
             submissions += self._account_submissions(source, account)
@@ -337,22 +417,44 @@ class ReadModel:
                             self._cache.timestamp(block),
                         )
                     )
-            # Zero before finalization and after the claim.
+            # Zero until something is owed, and after the claim.
             if amount := source.claimable(account):
                 owed.append(AccountOwed(created.address, str(amount)))
-            if any(r.miner == account for r in source.registrations()):
-                part = source.participant(account)
-                mining.append(
-                    AccountMining(created.address, part.miner_status.label, part.agreeing_votes)
-                )
+            for juror in standing.jurors(source):
+                if juror.address == account:
+                    jury.append(
+                        AccountSeat(
+                            created.address,
+                            juror.round,
+                            juror.seats,
+                            juror.backed,
+                            juror.state,
+                            juror.slashed,
+                            juror.slash_reason,
+                            juror.reward,
+                        )
+                    )
+        # The factory's own pool: a miner bonds before any competition exists.
+        pool = self._factory_pool()
+        held = self._cache.memo(("bond", account), lambda: pool.juror(account))
+        if held.index:
+            bond = AccountBond(
+                str(pool.seat_stake()),
+                held.units,
+                held.locked,
+                held.pending_units,
+                held.pending_slash,
+                held.unbonding,
+                held.unbond_at,
+            )
         submissions.sort(key=lambda s: (s.committed_at, s.competition, s.id))
         claims.sort(key=lambda c: c.block)
-        return AccountView(account, submissions, claims, owed, mining)
+        return AccountView(account, submissions, claims, owed, jury, bond)
 
     def _account_submissions(
         self, source: CachedCompetition, account: str
     ) -> list[AccountSubmission]:
-        settled_at = self._settled_at(source)
+        scored_at = self._scored_at(source)
         size = source.params().test_set_size
         return [
             AccountSubmission(
@@ -360,12 +462,10 @@ class ReadModel:
                 id=entry.id,
                 status=entry.status,
                 score=entry.score,
-                pending_score=entry.pending_score,
-                # The chart shows verified accuracy only.
-                accuracy=entry.accuracy if entry.score is not None else None,
+                accuracy=entry.accuracy,
                 test_set_size=size,
                 committed_at=self._cache.timestamp(entry.committed_block),
-                settled_at=settled_at.get(entry.id),
+                scored_at=scored_at.get(entry.id),
             )
             for entry in source.leaderboard()
             if entry.owner == account

@@ -1,15 +1,16 @@
 """What the dashboard shows, as plain dataclasses that serialise to the JSON API as they are.
 
 Amounts are decimal strings of wei (JSON numbers lose precision above 2**53); times are
-Unix seconds of block timestamps; enums are lower-case names (`vote_reveal`, `validated`).
-The leaderboard, miner and payout rows are deml.roles.standing's, as `deml status` shows them.
+Unix seconds of block timestamps; enums are lower-case names (`vote_reveal`, `host_fault`).
+The leaderboard, vote, juror and payout rows are deml.roles.standing's, as `deml status`
+shows them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from deml.roles.standing import LeaderboardEntry, MinerEntry, Payouts
+from deml.roles.standing import JurorEntry, LeaderboardEntry, Payouts, VoteEntry
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,8 @@ class CompetitionRow:
     entry_fee: str
     submissions: int
     revealed: int
-    miners: int
+    seats: int  # jury seats of the first vote
+    round: int  # the vote under way (2: the re-vote)
     test_set_size: int
     next_deadline: int | None  # the deadline that ends the current phase
     created_block: int
@@ -45,7 +47,7 @@ class CompetitionRow:
 
 @dataclass(frozen=True)
 class TimelineStep:
-    """One phase and the deadline that ends it (none for Settle and Finalized)."""
+    """One phase and the deadline that ends it (none for Revote, Settle and Finalized)."""
 
     phase: str
     ends_at: int | None
@@ -54,9 +56,36 @@ class TimelineStep:
 
 @dataclass(frozen=True)
 class LeaderboardRow(LeaderboardEntry):
-    """One submission on the leaderboard (deml.roles.standing's entry), and when it settled."""
+    """One submission on the leaderboard (deml.roles.standing's entry), and when it was scored."""
 
-    settled_at: int | None = None
+    scored_at: int | None = None
+
+
+@dataclass(frozen=True)
+class RoundView:
+    """One vote: its jury's size, windows and leading vote."""
+
+    round: int
+    drawn: bool
+    seats: int
+    backed_seats: int
+    revealed_seats: int
+    leader: str | None
+    leader_seats: int
+    majority: bool
+    commit_deadline: int | None
+    reveal_deadline: int | None
+    tally_deadline: int | None
+
+
+@dataclass(frozen=True)
+class PoolView:
+    """The factory's miner pool, as the competition draws from it."""
+
+    address: str
+    seat_stake: str
+    total_units: int
+    open_seals: int
 
 
 @dataclass(frozen=True)
@@ -71,24 +100,28 @@ class CompetitionView:
     now: int  # the latest block's timestamp
     phase: str
     outcome: str
-    test_key_revealed: bool
+    key_revealed: bool
+    round: int
     prize: str
     pool: str
     entry_fee: str
-    miner_stake: str
+    host_bond: str
+    draw_bounty: str
+    publish_bounty: str
     test_set_size: int
-    quorum: int
+    seats: int
     winner_bps: int
     max_submissions: int
     max_model_bytes: int
     submissions: int
     revealed: int
-    settled: int
-    miners_count: int
-    miners_slashed: int
+    burned: str
+    miner_pool: PoolView
     timeline: list[TimelineStep]
+    rounds: list[RoundView]
     leaderboard: list[LeaderboardRow]
-    miners: list[MinerEntry]
+    votes: list[VoteEntry]
+    jurors: list[JurorEntry]
     payouts: Payouts | None  # after finalization
 
 
@@ -100,11 +133,10 @@ class AccountSubmission:
     id: int
     status: str
     score: int | None
-    pending_score: int | None
-    accuracy: float | None  # validated score / test set size
+    accuracy: float | None  # score / test set size
     test_set_size: int
     committed_at: int
-    settled_at: int | None
+    scored_at: int | None
 
 
 @dataclass(frozen=True)
@@ -127,12 +159,30 @@ class AccountOwed:
 
 
 @dataclass(frozen=True)
-class AccountMining:
-    """An address's part as a miner in one competition."""
+class AccountSeat:
+    """An address's seats as a juror in one vote of one competition."""
 
     competition: str
-    status: str
-    agreeing: int
+    round: int
+    seats: int
+    backed: int
+    state: str
+    slashed: bool
+    slash_reason: str | None  # why its backed seats are burned (the jury table's reason)
+    reward: str | None
+
+
+@dataclass(frozen=True)
+class AccountBond:
+    """An address's bond in the factory's miner pool, in seat units."""
+
+    seat_stake: str  # wei per unit: the page shows the bond in ether too
+    units: int
+    locked: int
+    pending_units: int
+    pending_slash: int  # units a slash burns once no draw is sealed
+    unbonding: int
+    unbond_at: int
 
 
 @dataclass(frozen=True)
@@ -143,4 +193,5 @@ class AccountView:
     submissions: list[AccountSubmission]
     claims: list[AccountClaim]
     claimable: list[AccountOwed]
-    mining: list[AccountMining]
+    jury: list[AccountSeat]
+    bond: AccountBond | None  # None: never bonded in the pool

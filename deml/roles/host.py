@@ -91,10 +91,12 @@ def load_test_key(state_dir: Path, dataset: str, version: str) -> bytes:
 
 
 def reveal_key_if_due(comp: Competition, key: bytes, host: LocalAccount) -> bool:
-    """Reveal the key once submissions have closed (and only then); return whether it is out."""
-    if comp.summary().test_key_revealed:
+    """Reveal the key in its window (after the models, before the key deadline); return
+    whether it is out. Too early would let models be picked on the test split; too late
+    forfeits the host bond."""
+    if comp.summary().key_revealed:
         return True
-    if comp.phase() != Phase.REVEAL:
-        return False  # too early would leak the test split; too late, the chance is gone
+    if comp.phase() != Phase.KEY:
+        return False
     comp.reveal_test_key(key, sender=host)
     return True

@@ -1,12 +1,15 @@
-"""The miner's part: bond a stake, score every revealed model, commit and reveal the scores.
+"""The miner's part: bond in the pool once; when drawn, score every revealed model, vote one
+hash (the root of its score vector, or HOST_FAULT), reveal it, and publish what the vote
+needs published.
 
 Everything a miner must not lose is written to `<state_dir>/miner/` first: the scores as
-they are computed, and the vote (ids, scores, salt) before its commit is sent. A miner
-killed at any point resumes on its next run, with no double vote and no lost reveal.
+they are computed, and each vote (its hash, salt and vector) before its commit is sent. A
+miner killed at any point resumes on its next run, with no double vote and no lost reveal.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -16,15 +19,40 @@ from eth_utils import keccak
 from filelock import FileLock
 
 from deml import journal
-from deml.contracts.bindings import Competition
+from deml.contracts.bindings import Competition, MinerPool
 from deml.contracts.commitments import new_salt, vote_commitment
-from deml.contracts.types import CreatedCompetition, MinerStatus, Phase
+from deml.contracts.score_tree import (
+    VECTOR_CHUNK_LEVEL,
+    Score,
+    ScoreTree,
+    unpack,
+    vote_hash,
+    winner_of,
+)
+from deml.contracts.types import HOST_FAULT, CreatedCompetition, Phase, VoteState
 from deml.dataset import datapackage
 from deml.dataset.npz import read_npz
-from deml.exceptions import MinerError
+from deml.exceptions import (
+    DatasetError,
+    DecryptionError,
+    KeyFormatError,
+    ManifestError,
+    MinerError,
+    custom_error_class,
+)
 from deml.model.spec import ModelSpec
 from deml.scoring.sandbox import Sandbox, ScoreResult
 from deml.storage.base import Storage
+
+
+@dataclass
+class Ballot:
+    """A vote as the miner keeps it: enough to reveal it and to publish its vector."""
+
+    vote: str  # hex of the vote hash (HOST_FAULT, or a vector's)
+    salt: str
+    leaves: str = ""  # hex of the packed vector (empty for HOST_FAULT)
+    reason: str = ""  # why HOST_FAULT
 
 
 @dataclass
@@ -32,9 +60,8 @@ class Ledger:
     """What a miner has done in one competition, as kept on disk."""
 
     scores: dict[str, dict[str, object]] = field(default_factory=dict)  # id -> score record
-    vote_ids: list[int] | None = None
-    vote_scores: list[int] | None = None
-    vote_salt: str | None = None
+    host_fault: str = ""  # why the test split cannot be scored, once found
+    ballots: dict[str, dict[str, str]] = field(default_factory=dict)  # round -> Ballot
 
 
 class MinerBook:
@@ -50,39 +77,57 @@ class MinerBook:
     def save(self, ledger: Ledger) -> None:
         journal.save(self.path, asdict(ledger))
 
-    def record_score(self, submission_id: int, score: dict[str, object]) -> None:
-        """Add one score; a file lock keeps parallel scoring tasks from losing each other's."""
+    def update(self, change: Callable[[Ledger], object]) -> Ledger:
+        """Apply `change(ledger)` under a file lock (parallel scoring tasks write here too)."""
         self.dir.mkdir(parents=True, exist_ok=True)
         with FileLock(self.dir / "ledger.lock"):
             ledger = self.load()
-            ledger.scores[str(submission_id)] = score
+            change(ledger)
             self.save(ledger)
+            return ledger
+
+    def record_score(self, submission_id: int, score: dict[str, object]) -> None:
+        self.update(lambda ledger: ledger.scores.__setitem__(str(submission_id), score))
+
+    def ballot(self, r: int) -> Ballot | None:
+        found = self.load().ballots.get(str(r))
+        return Ballot(**found) if found else None
 
 
-def register_if_needed(comp: Competition, who: LocalAccount) -> bool:
-    """Bond the stake once, while registration is open; return whether registered."""
-    if comp.participant(who.address).miner_status != MinerStatus.NONE:
-        return True
-    if comp.phase() not in (Phase.SUBMIT, Phase.REVEAL, Phase.VOTE_COMMIT):
-        return False
-    comp.register_miner(sender=who)
-    return True
+# -- the pool --------------------------------------------------------------------------------
 
 
-def unscored_ids(comp: Competition, book: MinerBook, who: LocalAccount) -> list[int]:
-    """Revealed submissions this miner may score and has not scored yet."""
+def ensure_bonded(pool: MinerPool, who: LocalAccount, units: int) -> int:
+    """Bond up to `units` seats' worth in the pool (counting what waits for a draw); return the
+    units added now."""
+    juror = pool.juror(who.address)
+    missing = units - juror.units - juror.pending_units
+    if missing <= 0:
+        return 0
+    pool.bond(missing, sender=who)
+    return missing
+
+
+def drafted(comp: Competition, who: LocalAccount) -> int:
+    """The backed seats `who` holds in the current vote (0: not drafted, or not drawn yet)."""
+    return comp.seat(comp.summary().round, who.address).backed
+
+
+# -- scoring -----------------------------------------------------------------------------------
+
+
+def unscored_ids(comp: Competition, book: MinerBook) -> list[int]:
+    """Revealed submissions this miner has not scored yet."""
     done = book.load().scores
-    return [
-        i
-        for i in comp.revealed_ids()
-        if str(i) not in done and comp.submission(i).owner != who.address
-    ]
+    return [i for i in comp.revealed_ids() if str(i) not in done]
 
 
 def fetch_test_split(
     comp: Competition, created: CreatedCompetition, storage: Storage, book: MinerBook
-) -> tuple[np.ndarray, np.ndarray, ModelSpec]:
-    """Download the dataset (verified against its CIDs), decrypt the test split with the key."""
+) -> tuple[np.ndarray, np.ndarray, ModelSpec] | None:
+    """Download the dataset (verified against its CIDs) and decrypt the test split with the
+    revealed key. None when the host is at fault (the key does not open the split, or the
+    split is not what the competition declares): the reason goes into the ledger."""
     key = comp.test_key()
     if key is None:
         raise MinerError("the host has not revealed the test key yet")
@@ -93,18 +138,28 @@ def fetch_test_split(
         manifest = datapackage.check_manifest((folder / "manifest.json").read_bytes(), str(folder))
         x, y = read_npz(plain, str(plain))
         return x, y, ModelSpec.from_manifest(manifest)
+    fault = book.load().host_fault
+    if fault:
+        return None
+    # A missing block or a dead store raises: that is ours to retry, not the host's fault.
     manifest = datapackage.fetch(created.dataset_cid, storage, folder)
-    if manifest["files"]["test"]["cid"] != created.test_cid:
-        raise MinerError("the manifest's test split is not the one the competition names")
-    datapackage.decrypt_test(folder / manifest["files"]["test"]["path"], key.hex(), plain)
-    x, y = read_npz(plain, str(plain))
-    size = comp.params().test_set_size
-    if len(y) != size:
-        # Scores above the declared size would revert the vote and cost the stake: a miner
-        # that has not committed keeps its stake, so it stops here instead.
-        plain.unlink()
-        raise MinerError(f"the test split has {len(y)} rows but the competition declares {size}")
-    return x, y, ModelSpec.from_manifest(manifest)
+    try:
+        if manifest["files"]["test"]["cid"] != created.test_cid:
+            raise ManifestError("the manifest's test split is not the one the competition names")
+        datapackage.decrypt_test(folder / manifest["files"]["test"]["path"], key.hex(), plain)
+        x, y = read_npz(plain, str(plain))
+        size = comp.params().test_set_size
+        if len(y) != size:
+            raise ManifestError(
+                f"the test split has {len(y)} rows; the competition declares {size}"
+            )
+        spec = ModelSpec.from_manifest(manifest)
+    except (DecryptionError, KeyFormatError, ManifestError, DatasetError) as exc:
+        plain.unlink(missing_ok=True)
+        reason = str(exc)
+        book.update(lambda ledger: setattr(ledger, "host_fault", reason))
+        return None
+    return x, y, spec
 
 
 def score_models(
@@ -127,58 +182,163 @@ def score_models(
                 "total": result.total,
                 "error": result.error,
                 "model_hash": keccak(payload).hex(),
+                "correctness": keccak(result.correct_bitmap).hex(),
             },
         )
         results[submission_id] = result
     return results
 
 
-def plan_vote(comp: Competition, book: MinerBook, *, dishonest: bool = False) -> Ledger:
-    """Fix the vote (sorted ids, their scores, a fresh salt) on disk, once; return the ledger.
+# -- voting ------------------------------------------------------------------------------------
 
-    `dishonest` shifts every score: the demo's cheating miner, which the majority outvotes.
-    """
-    ledger = book.load()
-    if ledger.vote_salt is not None:
-        return ledger
+
+def vector(comp: Competition, book: MinerBook, *, dishonest: bool = False) -> ScoreTree:
+    """This miner's score vector: every revealed submission by ascending id, with its score
+    and correctness hash. `dishonest` shifts every score: the demo's cheating miner."""
+    scores = book.load().scores
     size = comp.params().test_set_size
-    ids = sorted(int(i) for i in ledger.scores)
-    scores = [int(ledger.scores[str(i)]["correct"]) for i in ids]  # type: ignore[call-overload]
-    if dishonest:
-        scores = [(s + size // 3) % (size + 1) for s in scores]
-    ledger.vote_ids, ledger.vote_scores, ledger.vote_salt = ids, scores, new_salt().hex()
-    book.save(ledger)
-    return ledger
+    leaves = []
+    for i in comp.revealed_ids():
+        record = scores.get(str(i))
+        if record is None:
+            raise MinerError(f"submission {i} is not scored yet; the vector needs every one")
+        correct = int(record["correct"])  # type: ignore[call-overload]
+        if dishonest:
+            correct = (correct + size // 3) % (size + 1)
+        leaves.append(Score(i, correct, bytes.fromhex(str(record["correctness"]))))
+    return ScoreTree(leaves)
+
+
+def plan_vote(comp: Competition, book: MinerBook, *, dishonest: bool = False) -> Ballot:
+    """Fix this round's vote on disk, once (a retry reuses it): HOST_FAULT if the test split
+    could not be scored, else the hash of the score vector; with a fresh salt."""
+    r = comp.summary().round
+    ballot = book.ballot(r)
+    if ballot is not None:
+        return ballot
+    ledger = book.load()
+    if ledger.host_fault:
+        ballot = Ballot(HOST_FAULT.hex(), new_salt().hex(), reason=ledger.host_fault)
+    else:
+        tree = vector(comp, book, dishonest=dishonest)
+        winner_id, winner_score = winner_of(tree.scores)
+        vote = vote_hash(tree.root, tree.count, winner_id, winner_score)
+        leaves = b"".join(s.packed() for s in tree.scores)
+        ballot = Ballot(vote.hex(), new_salt().hex(), leaves.hex())
+    book.update(lambda ledger: ledger.ballots.__setitem__(str(r), asdict(ballot)))
+    return ballot
 
 
 def commit_vote_if_due(comp: Competition, book: MinerBook, who: LocalAccount) -> bool:
-    """Commit the planned vote in the vote-commit window unless the chain has it already."""
-    ledger = book.load()
-    if ledger.vote_salt is None or comp.phase() != Phase.VOTE_COMMIT:
+    """Commit the planned vote in its window unless the chain has it already."""
+    r = comp.summary().round
+    ballot = book.ballot(r)
+    if ballot is None or comp.phase() != Phase.VOTE_COMMIT:
         return False
-    ids, scores, salt = (
-        ledger.vote_ids or [],
-        ledger.vote_scores or [],
-        bytes.fromhex(ledger.vote_salt),
-    )
-    if comp.participant(who.address).vote_commitment == vote_commitment(
-        ids, scores, salt, who.address, comp.address
-    ):
+    vote, salt = bytes.fromhex(ballot.vote), bytes.fromhex(ballot.salt)
+    if comp.seat(r, who.address).hash == vote_commitment(vote, salt, who.address, comp.address):
         return True
-    comp.commit_votes(ids, scores, salt, sender=who)
+    comp.commit_vote(vote, salt, sender=who)
     return True
 
 
 def reveal_vote_if_due(comp: Competition, book: MinerBook, who: LocalAccount) -> bool:
-    """Reveal the committed vote in the vote-reveal window, once."""
-    status = comp.participant(who.address).miner_status
-    if status != MinerStatus.COMMITTED:
-        return status in (MinerStatus.REVEALED, MinerStatus.SETTLED, MinerStatus.SLASHED)
+    """Reveal the committed vote in its window, once; return whether it is revealed."""
+    r = comp.summary().round
+    seat = comp.seat(r, who.address)
+    if seat.state != VoteState.COMMITTED:
+        return seat.state in (VoteState.REVEALED, VoteState.SETTLED)
     if comp.phase() != Phase.VOTE_REVEAL:
         return False
-    ledger = book.load()
-    if ledger.vote_salt is None:
-        raise MinerError(f"{book.path} has no vote, but the chain holds a commitment from it")
-    salt = bytes.fromhex(ledger.vote_salt)
-    comp.reveal_votes(ledger.vote_ids or [], ledger.vote_scores or [], salt, sender=who)
+    ballot = book.ballot(r)
+    if ballot is None:
+        raise MinerError(f"{book.path} has no vote for round {r}, but the chain holds its commit")
+    salt = bytes.fromhex(ballot.salt)
+    if ballot.vote == HOST_FAULT.hex():
+        comp.reveal_host_fault(salt, sender=who)
+    else:
+        tree = _tree(ballot)
+        winner_id, winner_score = winner_of(tree.scores)
+        comp.reveal_vote(tree.root, tree.count, winner_id, winner_score, salt, sender=who)
     return True
+
+
+def publish_scores_if_due(comp: Competition, book: MinerBook, who: LocalAccount) -> int:
+    """Once this miner's vote won by a majority, publish its vector's chunks that nobody has
+    yet (each earns its share of the bounty); return how many chunks were sent."""
+    r = comp.summary().round
+    round_ = comp.round(r)
+    ballot = book.ballot(r)
+    if (
+        ballot is None
+        or not round_.majority
+        or comp.phase() in (Phase.VOTE_COMMIT, Phase.VOTE_REVEAL)
+    ):
+        return 0
+    if round_.leader.hex() != ballot.vote or ballot.vote == HOST_FAULT.hex():
+        return 0
+    published = {p.first_leaf for p in comp.scores_published()}
+    sent = 0
+    for chunk in _tree(ballot).chunks():
+        if chunk.first in published:
+            continue
+        try:
+            comp.publish_scores(chunk, sender=who)
+            sent += 1
+        except custom_error_class("AlreadyPublished"):
+            pass  # another juror of the majority was faster: the leaderboard has it
+    return sent
+
+
+def publish_vector_if_due(comp: Competition, book: MinerBook, who: LocalAccount) -> int:
+    """While a tally is open, add the rest of this miner's vector to it (in order); a juror
+    whose vector is not complete by the deadline is absent. Return the chunks sent."""
+    r = comp.summary().round
+    ballot = book.ballot(r)
+    seat = comp.seat(r, who.address)
+    if ballot is None or ballot.vote == HOST_FAULT.hex() or seat.state != VoteState.REVEALED:
+        return 0
+    if comp.phase() != Phase.TALLY or comp.chain.timestamp() >= comp.round(r).tally_deadline:
+        return 0
+    sent = 0
+    for chunk in _tree(ballot).chunks(VECTOR_CHUNK_LEVEL):
+        if chunk.first < seat.cursor:
+            continue
+        comp.publish_vector(who.address, chunk, sender=who)
+        sent += 1
+    return sent
+
+
+def prove_dissents(comp: Competition, who: LocalAccount) -> list[str]:
+    """During a tally's dispute window, prove every juror whose published vector disagrees with
+    a validated score (its seats are burned; the prover earns nothing: nobody is paid to
+    slash). Return the jurors proven."""
+    r = comp.summary().round
+    if comp.phase() == Phase.FINALIZED:
+        return []
+    validated = {
+        s.id: s.score for s in comp.submission_settlements() if s.round == r and s.validated
+    }
+    if not validated:
+        return []
+    vectors: dict[str, bytes] = {}
+    for chunk in comp.vectors_published():
+        if chunk.round == r:
+            vectors[chunk.juror] = vectors.get(chunk.juror, b"") + chunk.leaves
+    revealed = comp.summary().revealed
+    proven = []
+    for juror, leaves in vectors.items():
+        seat = comp.seat(r, juror)
+        if seat.dissent or seat.cursor != revealed:
+            continue  # already proven, or incomplete (absent: burned anyway)
+        tree = ScoreTree(unpack(leaves))
+        for position, score in enumerate(tree.scores):
+            if score.id in validated and score.score != validated[score.id]:
+                comp.prove_dissent(juror, tree.chunk(0, position), sender=who)
+                proven.append(juror)
+                break
+    return proven
+
+
+def _tree(ballot: Ballot) -> ScoreTree:
+    return ScoreTree(unpack(bytes.fromhex(ballot.leaves)))

@@ -1,7 +1,9 @@
-"""The permissionless bookkeeping every role may do: settle, finalize, claim.
+"""The permissionless bookkeeping every role may do: draw a jury, settle a tally, finalize,
+settle the jurors, claim.
 
 Each step first reads the chain and sends only what is still needed, so any number of
-callers (the host, every miner, a retry of the same task) can run it without harm.
+callers (the host, every miner, a retry of the same task) can run it without harm; a step
+that another caller won a moment earlier is taken as done.
 """
 
 from __future__ import annotations
@@ -9,45 +11,97 @@ from __future__ import annotations
 from eth_account.signers.local import LocalAccount
 
 from deml.contracts.bindings import Competition
-from deml.contracts.types import MinerStatus, Phase, Status
+from deml.contracts.types import Phase, VoteState
+from deml.exceptions import custom_error_class
+
+# Ids settled per call: a submission no vector covered costs about 28k gas (bench/gas.py),
+# so 64 of them stay under 2M.
+SETTLE_BATCH = 64
+# Jurors settled per call: about 50k gas each (a pool call or two).
+JUROR_BATCH = 32
+# Phases in which a vote's jury may be drawn (the first from the submit deadline on).
+DRAWABLE = (Phase.REVEAL, Phase.KEY, Phase.VOTE_COMMIT, Phase.REVOTE)
 
 
-def settle_submissions(comp: Competition, caller: LocalAccount) -> list[int]:
-    """Settle every revealed submission that still needs it; return their ids."""
-    pending = [i for i in comp.revealed_ids() if comp.submission(i).status == Status.REVEALED]
-    if pending:
-        comp.settle(pending, sender=caller)
-    return pending
+def draw_jury_if_due(comp: Competition, caller: LocalAccount) -> bool:
+    """Draw the current vote's jury if it is due: seal the draw, then (two blocks later) draw
+    it and earn the draw bounty. On a dev chain the blocks are mined here; elsewhere the next
+    run draws. Return whether the jury is drawn."""
+    summary = comp.summary()
+    if comp.round(summary.round).drawn:
+        return True
+    if comp.phase() not in DRAWABLE or summary.submissions == 0:
+        return False
+    pool = comp.pool()
+    target = pool.sealed_target(comp.address)
+    block = comp.chain.w3.eth.block_number
+    if target and block > target + pool.draw_window():
+        pool.expire_seal(comp.address, sender=caller)  # its block hash is gone: seal again
+        target = 0
+    try:
+        if not target:
+            comp.draw_jury(sender=caller)  # seals
+            target = pool.sealed_target(comp.address)
+        if comp.chain.dev:
+            while comp.chain.w3.eth.block_number <= target:
+                comp.chain.mine()
+        elif comp.chain.w3.eth.block_number <= target:
+            return False
+        return comp.draw_jury(sender=caller)
+    except custom_error_class("NoDrawDue"):
+        return True  # another caller drew it first
 
 
-def settle_miners(comp: Competition, caller: LocalAccount) -> list[str]:
-    """Check every revealed, unsettled miner's votes (once all submissions are settled)."""
-    done = []
-    for miner in comp.revealed_miners():
-        if comp.participant(miner).miner_status == MinerStatus.REVEALED:
-            ids, scores, salt = comp.revealed_votes(miner)
-            comp.settle_miner(miner, ids, scores, salt, sender=caller)
-            done.append(miner)
-    return done
+def settle_tally_if_due(comp: Competition, caller: LocalAccount) -> int:
+    """After a tally's deadline, settle every submission it has not settled; return how many."""
+    summary = comp.summary()
+    round_ = comp.round(summary.round)
+    if comp.phase() != Phase.TALLY or comp.chain.timestamp() < round_.tally_deadline:
+        return 0
+    done = {s.id for s in comp.submission_settlements() if s.round == summary.round}
+    pending = [i for i in comp.revealed_ids() if i not in done]
+    for start in range(0, len(pending), SETTLE_BATCH):
+        comp.settle_submissions(pending[start : start + SETTLE_BATCH], sender=caller)
+    return len(pending)
 
 
 def finalize(comp: Competition, caller: LocalAccount) -> bool:
-    """Settle what is left and finalize, if the phase allows; return whether it is final."""
+    """Finalize once the clock and the votes allow it; return whether it is final."""
     phase = comp.phase()
     if phase == Phase.FINALIZED:
         return True
     if phase != Phase.SETTLE:
         return False
-    if comp.summary().test_key_revealed:
-        settle_submissions(comp, caller)
-        if comp.summary().best_id:
-            settle_miners(comp, caller)
-    comp.finalize(sender=caller)
+    try:
+        comp.finalize(sender=caller)
+    except custom_error_class("SettlementTooEarly"):
+        return False  # a tally's dispute window is still open
+    except custom_error_class("AlreadyFinalized"):
+        pass  # another caller was first
     return True
 
 
+def settle_jurors(comp: Competition, caller: LocalAccount) -> int:
+    """After finalization, release or burn the seats of every juror not yet settled, in every
+    vote; return how many were settled."""
+    if comp.phase() != Phase.FINALIZED:
+        return 0
+    settled = 0
+    for drawn in comp.juries():
+        pending = [
+            juror
+            for juror in dict.fromkeys(drawn.jurors)
+            if comp.seat(drawn.round, juror).backed
+            and comp.seat(drawn.round, juror).state != VoteState.SETTLED
+        ]
+        for start in range(0, len(pending), JUROR_BATCH):
+            comp.settle_jurors(drawn.round, pending[start : start + JUROR_BATCH], sender=caller)
+        settled += len(pending)
+    return settled
+
+
 def claim_if_owed(comp: Competition, account: LocalAccount) -> int:
-    """Claim what `account` is owed, if anything; return the amount."""
-    if comp.phase() != Phase.FINALIZED or comp.claimable(account.address) == 0:
+    """Claim what `account` is owed (bounties any time; the rest once final); return it."""
+    if comp.claimable(account.address) == 0:
         return 0
     return comp.claim(sender=account)

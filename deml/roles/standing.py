@@ -1,11 +1,11 @@
-"""A competition's standing: its leaderboard, its miners (who is slashed, and why) and who is
-owed what. The one place these rules live.
+"""A competition's standing: its leaderboard, its juries (who keeps its stake, who loses it,
+and why), its votes, and who is owed what. The one place these rules live in Python.
 
 `deml status`, the demo summary, the Prefect artifacts and the dashboard all call these
 functions, each with its own `Source`: the binding itself (`Competition` reads the chain
 directly), or the dashboard's block-cached reader. The rows are JSON-ready as they are:
 amounts are decimal strings of wei (JSON numbers lose precision above 2**53), enums are
-lower-case names.
+lower-case names, hashes 0x-hex.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any, Protocol
 
 from deml.contracts import types
-from deml.contracts.types import MinerStatus, Phase, Status, Summary
+from deml.contracts.score_tree import unpack
+from deml.contracts.types import HOST_FAULT, Outcome, Phase, Summary
 
 
 class Source(Protocol):
@@ -27,12 +28,16 @@ class Source(Protocol):
     def params(self) -> types.Params: ...
     def summary(self) -> Summary: ...
     def submission(self, submission_id: int) -> types.Submission: ...
-    def participant(self, account: str) -> types.Participant: ...
+    def round(self, r: int) -> types.Round: ...
+    def seat(self, r: int, juror: str) -> types.Seat: ...
     def claimable(self, account: str) -> int: ...
     def commits(self) -> list[types.SubmissionCommitted]: ...
-    def registrations(self) -> list[types.MinerRegistered]: ...
-    def miner_settlements(self) -> list[types.MinerSettled]: ...
-    def finalizations(self) -> list[types.Finalized]: ...
+    def juries(self) -> list[types.JuryDrawn]: ...
+    def vote_reveals(self) -> list[types.VoteRevealed]: ...
+    def scores_published(self) -> list[types.ScoresPublished]: ...
+    def submission_settlements(self) -> list[types.SubmissionSettled]: ...
+    def juror_settlements(self) -> list[types.JurorSettled]: ...
+    def credits(self) -> list[types.Credited]: ...
     def claims(self) -> list[types.Claimed]: ...
 
 
@@ -42,29 +47,46 @@ class LeaderboardEntry:
 
     id: int
     owner: str  # the committer (the contract records the owner only from the reveal)
-    status: str  # committed, revealed, rejected or validated
-    rank: int | None  # validated submissions only
-    score: int | None  # the validated score
-    pending_score: int | None  # the most common score voted so far, before settlement
-    votes: int
-    top_votes: int
-    accuracy: float | None  # (validated or pending) score / test set size
+    status: str  # committed or revealed
+    rank: int | None  # scored submissions only
+    score: int | None  # from the winning vector's published leaves, or a tally
+    # "root" (the winning vector), "tally" (its own majority), or "no majority" (a tally that
+    # found none: it scores 0 and is not ranked)
+    scored_by: str | None
+    accuracy: float | None  # score / test set size
     winner: bool  # after finalization only; until then rank 1 is the leader
     size: int
     committed_block: int
 
 
 @dataclass(frozen=True)
-class MinerEntry:
-    """One miner: its votes' agreement with the validated scores, and its stake."""
+class VoteEntry:
+    """One distinct vote of one round, and the seats behind it."""
 
+    round: int
+    vote: str  # 0x-hex: a vector's vote hash, or HOST_FAULT's
+    host_fault: bool
+    root: str | None
+    winner_id: int | None
+    winner_score: int | None
+    seats: int
+    leads: bool  # the vote with the most seats
+    majority: bool  # a strict majority of all seats
+
+
+@dataclass(frozen=True)
+class JurorEntry:
+    """One juror of one round: its seats, its vote, and whether it keeps its stake."""
+
+    round: int
     address: str
-    status: str
-    agreeing: int | None  # from its MinerSettled event: None until it is settled
-    disagreeing: int | None
-    agreement: float | None  # agreeing / (agreeing + disagreeing), once settled
-    slashed: bool
+    seats: int
+    backed: int  # seats backed by a unit it locked in the pool: its voting weight
+    state: str  # none, committed, revealed, settled
+    vote: str | None  # 0x-hex, once revealed
+    slashed: bool  # its backed seats are (or will certainly be) burned
     slash_reason: str | None
+    reward: str | None  # wei credited at its settlement (None until settled)
 
 
 @dataclass(frozen=True)
@@ -80,13 +102,15 @@ class PayoutEntry:
 
 @dataclass(frozen=True)
 class Payouts:
-    """How the pool was split (the Finalized event and the summary), and each account's part."""
+    """How the pool was split (the summary), and each account's part."""
 
     outcome: str
     winner_id: int | None
     winner_amount: str
-    reward_per_vote: str
-    host_amount: str
+    jury_amount: str
+    per_seat: str
+    prize_per_reveal: str
+    burned: str
     entries: list[PayoutEntry]
 
 
@@ -95,14 +119,16 @@ class Standing:
     """Everything the rules say about a competition at one block."""
 
     phase: Phase
+    outcome: Outcome
     leaderboard: list[LeaderboardEntry]
-    miners: list[MinerEntry]
+    votes: list[VoteEntry]
+    jurors: list[JurorEntry]
     payouts: Payouts | None  # after finalization
 
     @property
     def slashed(self) -> list[str]:
-        """The miners who lost (or have certainly lost) their stake."""
-        return [m.address for m in self.miners if m.slashed]
+        """The jurors who lost (or have certainly lost) seats, once each."""
+        return list(dict.fromkeys(j.address for j in self.jurors if j.slashed))
 
     @property
     def winner(self) -> LeaderboardEntry | None:
@@ -110,27 +136,45 @@ class Standing:
 
 
 def standing(source: Source) -> Standing:
-    """The leaderboard, the miners and the payouts of one competition."""
+    """The leaderboard, the votes, the jurors and the payouts of one competition."""
     summary = source.summary()
     return Standing(
-        summary.phase, leaderboard(source, summary), miners(source, summary), payouts(source)
+        summary.phase,
+        summary.outcome,
+        leaderboard(source, summary),
+        votes(source, summary),
+        jurors(source, summary),
+        payouts(source, summary),
     )
 
 
+def scores(source: Source, summary: Summary) -> dict[int, tuple[int, str]]:
+    """Each scored submission's score and how it was scored: the winning vector's published
+    leaves (the root that won), or a tally's validated scores (a tally scores the others 0)."""
+    found: dict[int, tuple[int, str]] = {}
+    r = summary.round
+    for chunk in source.scores_published():
+        if chunk.round == r:
+            for leaf in unpack(chunk.leaves):
+                found[leaf.id] = (leaf.score, "root")
+    for settled in source.submission_settlements():
+        if settled.round == r:
+            found[settled.id] = (settled.score, "tally" if settled.validated else "no majority")
+    return found
+
+
 def leaderboard(source: Source, summary: Summary | None = None) -> list[LeaderboardEntry]:
-    """Every submission: validated ones ranked by score (a tie goes to the lower id, as in the
-    contract), then revealed ones with votes by their pending score, then the rest by id."""
+    """Every submission: scored ones ranked by score (a tie goes to the lower id, as in the
+    contract), then the others by id."""
     summary = summary or source.summary()
     size = source.params().test_set_size
     # Until finalization the best id is only the current leader.
-    winner_id = summary.best_id if summary.phase == Phase.FINALIZED else 0
+    winner_id = summary.winner_id if summary.outcome == Outcome.WINNER else 0
+    known = scores(source, summary)
     entries = []
     for commit in source.commits():
         sub = source.submission(commit.id)
-        validated = sub.status == Status.VALIDATED
-        score = sub.top_score if validated else None
-        pending = sub.top_score if sub.status == Status.REVEALED and sub.votes else None
-        shown = score if validated else pending
+        score, scored_by = known.get(commit.id, (None, None))
         entries.append(
             LeaderboardEntry(
                 id=commit.id,
@@ -138,51 +182,107 @@ def leaderboard(source: Source, summary: Summary | None = None) -> list[Leaderbo
                 status=sub.status.label,
                 rank=None,
                 score=score,
-                pending_score=pending,
-                votes=sub.votes,
-                top_votes=sub.top_votes,
-                accuracy=None if shown is None or size == 0 else shown / size,
-                winner=validated and commit.id == winner_id,
+                scored_by=scored_by,
+                accuracy=None if score is None or size == 0 else score / size,
+                winner=commit.id == winner_id,
                 size=sub.size,
                 committed_block=commit.log.block_number,
             )
         )
-    return _ranked(entries)
+    ranked = [e for e in entries if e.scored_by in ("root", "tally")]
+    scored = sorted(ranked, key=lambda e: (-(e.score or 0), e.id))
+    rest = sorted((e for e in entries if e not in ranked), key=lambda e: e.id)
+    return [replace(e, rank=i) for i, e in enumerate(scored, start=1)] + rest
 
 
-def slash_reason(status: MinerStatus, phase: Phase) -> str | None:
-    """Why a miner loses its stake, or None while it keeps it."""
-    if status == MinerStatus.SLASHED:
-        return "most of its votes disagreed with the validated scores"
-    # Once voting is over a committed vote can no longer be revealed: its stake is lost,
-    # whatever settlement still has to do.
-    if status == MinerStatus.COMMITTED and phase >= Phase.SETTLE:
-        return "committed votes but never revealed them"
+def votes(source: Source, summary: Summary | None = None) -> list[VoteEntry]:
+    """Each round's distinct revealed votes, most seats first."""
+    summary = summary or source.summary()
+    seats: dict[tuple[int, bytes], int] = defaultdict(int)
+    shown: dict[tuple[int, bytes], types.VoteRevealed] = {}
+    for revealed in source.vote_reveals():
+        key = (revealed.round, revealed.vote)
+        seats[key] += revealed.seats
+        shown.setdefault(key, revealed)
+    entries = []
+    for (r, vote), count in seats.items():
+        round_ = source.round(r)
+        first = shown[(r, vote)]
+        fault = vote == HOST_FAULT
+        entries.append(
+            VoteEntry(
+                round=r,
+                vote="0x" + vote.hex(),
+                host_fault=fault,
+                root=None if fault else "0x" + first.root.hex(),
+                winner_id=None if fault else first.winner_id,
+                winner_score=None if fault else first.winner_score,
+                seats=count,
+                leads=vote == round_.leader,
+                majority=vote == round_.leader and round_.majority,
+            )
+        )
+    return sorted(entries, key=lambda v: (v.round, -v.seats, v.vote))
+
+
+def slash_reason(
+    summary: Summary, round_: types.Round, seat: types.Seat, r: int, vote: bytes | None
+) -> str | None:
+    """Why a juror's backed seats in round `r` are burned, or None while it keeps them: the
+    contract's rule (Competition._jurorOutcome), known as soon as it is certain. `vote` is
+    what it revealed (None: nothing)."""
+    # Nothing was put to a vote: no model revealed, or no key to score them with.
+    if seat.backed == 0 or summary.revealed == 0 or not summary.key_revealed:
+        return None
+    if r != summary.round:
+        # The first vote of a re-vote: only the absent lose their seats.
+        return None if vote is not None else "drafted for the first vote, never revealed a vote"
+    if not (round_.drawn and _past(summary)):
+        return None
+    if vote is None:
+        return "drafted, never revealed a vote"
+    if round_.majority:
+        return None if vote == round_.leader else "voted against the majority's vote"
+    if vote == HOST_FAULT:
+        winner = summary.outcome == Outcome.WINNER
+        return "voted HOST_FAULT; the tally named a winner" if winner else None
+    if seat.cursor != summary.revealed and summary.phase not in (Phase.VOTE_REVEAL, Phase.TALLY):
+        return "its vector was not published in the tally"
+    if seat.dissent:
+        return "its vector disagreed with a validated score"
     return None
 
 
-def miners(source: Source, summary: Summary | None = None) -> list[MinerEntry]:
-    """Every registered miner, in registration order, with its agreement and stake."""
-    phase = (summary or source.summary()).phase
-    settled = {s.miner: s for s in source.miner_settlements()}
+def jurors(source: Source, summary: Summary | None = None) -> list[JurorEntry]:
+    """Every juror of every drawn vote, in draw order. A settled juror's fate is the chain's
+    (its JurorSettled event); before that, the rule's."""
+    summary = summary or source.summary()
+    votes = {(v.round, v.juror): v.vote for v in source.vote_reveals()}
+    settled = {(s.round, s.juror): s for s in source.juror_settlements()}
     entries = []
-    for registration in source.registrations():
-        address = registration.miner
-        status = source.participant(address).miner_status
-        result = settled.get(address)
-        counted = result.agreeing + result.disagreeing if result else 0
-        reason = slash_reason(status, phase)
-        entries.append(
-            MinerEntry(
-                address=address,
-                status=status.label,
-                agreeing=result.agreeing if result else None,
-                disagreeing=result.disagreeing if result else None,
-                agreement=result.agreeing / counted if result and counted else None,
-                slashed=reason is not None,
-                slash_reason=reason,
+    for drawn in source.juries():
+        round_ = source.round(drawn.round)
+        for juror in dict.fromkeys(drawn.jurors):
+            seat = source.seat(drawn.round, juror)
+            vote = votes.get((drawn.round, juror))
+            reason = slash_reason(summary, round_, seat, drawn.round, vote)
+            done = settled.get((drawn.round, juror))
+            if done is not None and done.burned and reason is None:
+                reason = "its seats were burned at settlement"
+            slashed = bool(done.burned) if done is not None else reason is not None
+            entries.append(
+                JurorEntry(
+                    round=drawn.round,
+                    address=juror,
+                    seats=drawn.jurors.count(juror),
+                    backed=seat.backed,
+                    state=seat.state.label,
+                    vote=None if vote is None else "0x" + vote.hex(),
+                    slashed=slashed,
+                    slash_reason=reason if slashed else None,
+                    reward=None if done is None else str(done.reward),
+                )
             )
-        )
     return entries
 
 
@@ -194,18 +294,21 @@ def claimed(claims: list[types.Claimed]) -> dict[str, int]:
     return dict(paid)
 
 
-def payouts(source: Source) -> Payouts | None:
+def payouts(source: Source, summary: Summary | None = None) -> Payouts | None:
     """After finalization: the split, and what each account is owed, has claimed and can
     still claim (owed = claimed + claimable), largest first; None before."""
-    finals = source.finalizations()
-    if not finals:
+    summary = summary or source.summary()
+    if summary.phase != Phase.FINALIZED:
         return None
-    final = finals[0]
     roles: dict[str, list[str]] = {source.host(): ["host"]}
     for commit in source.commits():
         roles.setdefault(commit.committer, []).append("competitor")
-    for registration in source.registrations():
-        roles.setdefault(registration.miner, []).append("miner")
+    for drawn in source.juries():
+        for juror in drawn.jurors:
+            roles.setdefault(juror, []).append("juror")
+    for credit in source.credits():
+        if credit.reason in ("draw", "publish"):
+            roles.setdefault(credit.account, []).append("bounty")
     paid = claimed(source.claims())
     entries = []
     for account, account_roles in roles.items():
@@ -222,13 +325,36 @@ def payouts(source: Source) -> Payouts | None:
         )
     entries.sort(key=lambda e: (-int(e.owed), e.address))
     return Payouts(
-        outcome=final.outcome.label,
-        winner_id=final.winner_id or None,
-        winner_amount=str(final.winner_amount),
-        reward_per_vote=str(final.reward_per_vote),
-        host_amount=str(final.host_amount),
+        outcome=summary.outcome.label,
+        winner_id=summary.winner_id or None if summary.outcome == Outcome.WINNER else None,
+        winner_amount=str(summary.winner_amount),
+        jury_amount=str(summary.jury_amount),
+        per_seat=str(summary.per_seat),
+        prize_per_reveal=str(summary.prize_per_reveal),
+        burned=str(summary.burned),
         entries=entries,
     )
+
+
+def phase_deadline(phase: Phase, params: types.Params, round_: types.Round) -> int | None:
+    """When `phase` ends: fixed at creation up to the key; for the votes, the current round's
+    windows (a re-vote's are set when its jury is drawn). None for the phases a call ends."""
+    if phase in (Phase.SUBMIT, Phase.REVEAL, Phase.KEY):
+        return params.deadline(phase)
+    ends = {
+        Phase.VOTE_COMMIT: round_.commit_deadline,
+        Phase.VOTE_REVEAL: round_.reveal_deadline,
+        Phase.TALLY: round_.tally_deadline,
+    }
+    if phase not in ends:
+        return None
+    if round_.drawn:
+        return ends[phase]
+    return {
+        Phase.VOTE_COMMIT: params.vote_commit_deadline,
+        Phase.VOTE_REVEAL: params.vote_reveal_deadline,
+        Phase.TALLY: params.vote_reveal_deadline + params.tally_duration,
+    }[phase]
 
 
 def report(source: Source, balance: int) -> dict[str, Any]:
@@ -236,38 +362,32 @@ def report(source: Source, balance: int) -> dict[str, Any]:
     writes. `balance` is the wei the contract holds (0 once everyone has claimed)."""
     summary = source.summary()
     params = source.params()
+    round_ = source.round(summary.round)
     now = standing(source)
     winner = now.winner
     return {
         "competition": source.address,
         "phase": summary.phase.label,
         "outcome": summary.outcome.label,
+        "round": summary.round,
         "deadlines": {
-            phase.label: params.deadline(phase)
+            phase.label: at
             for phase in Phase
-            if params.deadline(phase) is not None
+            if (at := phase_deadline(phase, params, round_)) is not None
         },
         "prize": str(summary.prize),
         "pool": str(summary.pool),
         "test_set_size": params.test_set_size,
         "leaderboard": [asdict(e) for e in now.leaderboard],
         "winner": None if winner is None else {"address": winner.owner, "id": winner.id},
-        "miners": [asdict(m) for m in now.miners],
+        "votes": [asdict(v) for v in now.votes],
+        "jurors": [asdict(j) for j in now.jurors],
         "slashed": now.slashed,
         "payouts": None if now.payouts is None else asdict(now.payouts),
         "balance": str(balance),
     }
 
 
-def _ranked(entries: list[LeaderboardEntry]) -> list[LeaderboardEntry]:
-    validated = sorted(
-        (e for e in entries if e.score is not None), key=lambda e: (-(e.score or 0), e.id)
-    )
-    pending = sorted(
-        (e for e in entries if e.score is None and e.pending_score is not None),
-        key=lambda e: (-(e.pending_score or 0), e.id),
-    )
-    rest = sorted(
-        (e for e in entries if e.score is None and e.pending_score is None), key=lambda e: e.id
-    )
-    return [replace(e, rank=i) for i, e in enumerate(validated, start=1)] + pending + rest
+def _past(summary: Summary) -> bool:
+    """Whether the current round's votes are all in: its reveal window is behind us."""
+    return summary.phase in (Phase.TALLY, Phase.REVOTE, Phase.SETTLE, Phase.FINALIZED)

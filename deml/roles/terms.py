@@ -24,8 +24,10 @@ class Durations(BaseModel):
 
     submit: PositiveInt
     reveal: PositiveInt
+    key: PositiveInt
     vote_commit: PositiveInt
     vote_reveal: PositiveInt
+    tally: PositiveInt
 
 
 class CompetitionTemplate(BaseModel):
@@ -33,39 +35,55 @@ class CompetitionTemplate(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    prize_eth: Decimal = Field(ge=0)
-    entry_fee_eth: Decimal = Field(ge=0)
-    miner_stake_eth: Decimal = Field(ge=0)
+    prize_eth: Decimal = Field(gt=0)
+    # At least the prize; None: exactly the prize.
+    host_bond_eth: Decimal | None = Field(None, gt=0)
+    entry_fee_eth: Decimal = Field(gt=0)
+    draw_bounty_eth: Decimal = Field(ge=0)
+    publish_bounty_eth: Decimal = Field(ge=0)
     max_model_bytes: int = Field(gt=0, le=MAX_REVEAL_BYTES)
     max_submissions: int = Field(gt=0, lt=2**16)
-    quorum: int = Field(gt=0, lt=2**16)
-    winner_bps: int = Field(ge=0, le=BPS)
+    seats: int = Field(gt=0, lt=256)
+    winner_bps: int = Field(gt=0, lt=BPS)
     durations: Durations
 
     @property
     def prize_wei(self) -> int:
-        return int(self.prize_eth * WEI_PER_ETH)
+        return _wei(self.prize_eth)
+
+    @property
+    def host_bond_wei(self) -> int:
+        return _wei(self.host_bond_eth if self.host_bond_eth is not None else self.prize_eth)
 
     def to_params(self, now: int, test_key: bytes, test_set_size: int) -> Params:
         """The contract parameters for a competition opening at `now`."""
         d = self.durations
         submit = now + d.submit
         reveal = submit + d.reveal
-        vote_commit = reveal + d.vote_commit
+        key = reveal + d.key
+        vote_commit = key + d.vote_commit
         return Params(
-            entry_fee=int(self.entry_fee_eth * WEI_PER_ETH),
-            miner_stake=int(self.miner_stake_eth * WEI_PER_ETH),
+            entry_fee=_wei(self.entry_fee_eth),
+            host_bond=self.host_bond_wei,
+            draw_bounty=_wei(self.draw_bounty_eth),
+            publish_bounty=_wei(self.publish_bounty_eth),
             submit_deadline=submit,
             reveal_deadline=reveal,
+            key_deadline=key,
             vote_commit_deadline=vote_commit,
             vote_reveal_deadline=vote_commit + d.vote_reveal,
+            tally_duration=d.tally,
             test_set_size=test_set_size,
             max_model_bytes=self.max_model_bytes,
             max_submissions=self.max_submissions,
-            quorum=self.quorum,
+            seats=self.seats,
             winner_bps=self.winner_bps,
             test_key_hash=hash_test_key(test_key),
         )
+
+
+def _wei(ether: Decimal) -> int:
+    return int(ether * WEI_PER_ETH)
 
 
 def load_template(path: Path | None = None, **overrides: object) -> CompetitionTemplate:

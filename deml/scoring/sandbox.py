@@ -68,17 +68,24 @@ class Limits:
 @dataclass(frozen=True)
 class ScoreResult:
     """A model's score: `correct` of `total`, or 0 and the `error` that stopped it; `pid` is
-    the process that ran it (none when it was refused before reaching one)."""
+    the process that ran it (none when it was refused before reaching one). `bitmap` says
+    which samples it got right: sample i is bit i % 8 of byte i // 8 (none for a failure)."""
 
     correct: int
     total: int
     error: str | None
     seconds: float
     pid: int | None = None
+    bitmap: bytes = b""
 
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    @property
+    def correct_bitmap(self) -> bytes:
+        """The bitmap of correct samples, all zero for a model that failed."""
+        return self.bitmap or bytes((self.total + 7) // 8)
 
     @property
     def accuracy(self) -> float:
@@ -340,7 +347,9 @@ def _result(header: dict[str, Any], data: bytes, y: np.ndarray, spec: ModelSpec)
     predictions = np.frombuffer(data, dtype="<i8")
     if predictions.min(initial=0) < 0 or predictions.max(initial=0) >= spec.num_classes:
         return failed("predictions out of the class range")
-    return ScoreResult(int(np.count_nonzero(predictions == y)), len(y), None, seconds, pid)
+    hits = predictions == y
+    bitmap = np.packbits(hits, bitorder="little").tobytes()
+    return ScoreResult(int(np.count_nonzero(hits)), len(y), None, seconds, pid, bitmap)
 
 
 def check_test_set(
@@ -406,5 +415,8 @@ def score_in_process(
         predictions = inference.evaluate(payload, x, spec, batch_size=batch_size)
     except Exception as exc:
         return ScoreResult(0, len(y), f"{type(exc).__name__}: {exc}", time.monotonic() - started)
-    correct = int(np.count_nonzero(predictions == y))
-    return ScoreResult(correct, len(y), None, time.monotonic() - started)
+    hits = predictions == y
+    bitmap = np.packbits(hits, bitorder="little").tobytes()
+    return ScoreResult(
+        int(np.count_nonzero(hits)), len(y), None, time.monotonic() - started, None, bitmap
+    )

@@ -1,28 +1,102 @@
-"""Flat gas: with 500 submissions and 30 miners, no operation costs more late than early.
+"""Flat gas: a juror's vote, the publication and the settlement cost the same per call with 10
+or with 500 revealed submissions, and the largest calls of a competition of 10,000 submissions
+stay under 2M gas.
 
-No function may loop over all submissions or all miners; this checks it from the outside by
-comparing the gas of the same operation at the start and at the end of a large competition.
+No function may loop over all submissions or all jurors. The first test checks it from the
+outside, comparing the same calls in a competition of 10 and one of 500. The others measure
+every call whose size grows with a competition, at its largest: a chunk of 64 leaves of a
+10,000-leaf vector (published, or tallied with each kind of tally write), a batch of
+SETTLE_BATCH submissions, the re-vote's draw of 43 seats, a batch of JUROR_BATCH burned jurors.
+
+A 10,000-submission competition would take 20,000 commits and reveals (about ten minutes here),
+so the count reaches the calls the way it reaches them on chain: publishScores and publishVector
+check a chunk against the root the jurors voted, whose leaf count is theirs, so the jurors vote
+10,000-leaf vectors whose first leaves are the revealed submissions. The count enters those calls
+only through the proof (one 32-byte sibling and one hash per level: 8 levels above a chunk of
+64 at 10,000 leaves); settleSubmissions, the draw and settleJurors do the same work per id, seat
+or juror whatever the count.
+
+(anvil only: the ~1,500 transactions take minutes on the in-process chain; the chains run the
+same Prague rules, and `deml bench gas` measures the same figures on py-evm.)
 """
 
 from __future__ import annotations
 
+import struct
+from collections.abc import Callable, Sequence
+from typing import Any
+
 import pytest
+from eth_abi import encode
+from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
+from web3.types import TxParams, TxReceipt
 
 from bench.gas import calldata_standard
-from deml.chain import accounts
-from deml.chain.client import DEV_MNEMONIC, Chain
-from deml.contracts.bindings import Competition, CompetitionFactory
-from deml.contracts.commitments import hash_test_key, new_salt
-from deml.contracts.types import Params
-from tests.helpers.game import STEP
+from deml.chain.client import MAX_TX_GAS, Chain
+from deml.contracts.bindings import MinerPool
+from deml.contracts.commitments import model_commitment, new_salt
+from deml.contracts.score_tree import CHUNK_LEVEL, Score, ScoreTree, vote_hash, winner_of
+from deml.contracts.types import Outcome
+from deml.roles.settlement import JUROR_BATCH, SETTLE_BATCH
+from tests.helpers.game import (
+    ETHER,
+    SEAT,
+    Game,
+    bond_all,
+    create_game,
+    deploy_factory,
+    fund,
+    vector,
+)
 
-SUBMISSIONS = 500
-COMPETITORS = 10
-MINERS = 30
-# Calldata is priced apart (see execution_gas); what is left may differ a little between
-# calls, as a zero byte in a random salt or a slot's first write does.
-TOLERANCE = 300
+pytestmark = pytest.mark.anvil
+
+SMALL, LARGE, HUGE = 10, 500, 10_000
+CHUNK = 1 << CHUNK_LEVEL
+MAX_CALL_GAS = 2_000_000
+# Calldata is priced apart (see execution_gas); the same work then costs the same gas, but for
+# the branches a Merkle proof takes (left or right at each level: a few gas apart). A loop over
+# the submissions would cost at least 100 gas (a warm read) for each of them.
+TOLERANCE = 100
+
+
+def send(chain: Chain, fn: Any, who: LocalAccount, value: int = 0) -> TxReceipt:
+    """Send with a fixed gas limit: estimating each of the ~1,000 transactions would double
+    the test's time."""
+    return chain.transact(fn, sender=who, value=value, gas=MAX_TX_GAS)
+
+
+def gas(receipt: TxReceipt) -> int:
+    return int(receipt["gasUsed"])
+
+
+def execution_gas(chain: Chain, receipt: TxReceipt) -> int:
+    """Gas used less the intrinsic 21,000 and the calldata: a larger id, another root or salt
+    has other non-zero bytes, which cost more without any more work."""
+    data = bytes(chain.w3.eth.get_transaction(receipt["transactionHash"])["input"])
+    return gas(receipt) - 21_000 - calldata_standard(data)
+
+
+def bonded_jurors(chain: Chain, pool: MinerPool, n: int) -> list[LocalAccount]:
+    """n fresh accounts, funded and each bonded ten seats (without estimates, as `send`)."""
+    payer, fresh = chain.accounts[8], [Account.create() for _ in range(n)]
+    for juror in fresh:
+        tx: TxParams = {
+            "to": juror.address,
+            "value": 2 * ETHER,
+            "gas": 21_000,
+            "nonce": chain.w3.eth.get_transaction_count(payer.address, "pending"),
+            "chainId": chain.chain_id,
+        }
+        chain.send_signed(tx, payer)
+        send(chain, pool.contract.functions.bond(), juror, 10 * SEAT)
+    return fresh
+
+
+def spread(values: Sequence[int]) -> int:
+    return max(values) - min(values)
 
 
 def model_bytes(i: int) -> bytes:
@@ -30,154 +104,288 @@ def model_bytes(i: int) -> bytes:
     return bytes([1 + i % 255, 1 + i // 255]) * 32
 
 
-def execution_gas(chain: Chain, receipt) -> int:
-    """Gas used less the intrinsic 21,000 and the calldata: a larger id has more non-zero
-    bytes, which costs more without any more work."""
-    data = bytes(chain.w3.eth.get_transaction(receipt["transactionHash"])["input"])
-    return int(receipt["gasUsed"]) - 21_000 - calldata_standard(data)
-
-
-def spread(values: list[int]) -> int:
-    return max(values) - min(values)
-
-
-def fund(chain: Chain, accounts: list[LocalAccount]) -> None:
-    for acct in accounts:
-        chain.transfer(acct.address, 100 * 10**18, sender=chain.accounts[0])
-
-
-@pytest.mark.anvil
-def test_gas_does_not_grow_with_submissions_or_miners(anvil_chain: Chain) -> None:
-    chain = anvil_chain
-    everyone = accounts.from_mnemonic(DEV_MNEMONIC, 1 + COMPETITORS + MINERS + 1)
-    host, competitors, miners = (
-        everyone[0],
-        everyone[1 : 1 + COMPETITORS],
-        everyone[1 + COMPETITORS : -1],
-    )
-    fund(chain, everyone[1:])
-    key = new_salt()
-    now = chain.timestamp()
-    params = Params(
-        entry_fee=10**15,
-        miner_stake=10**16,
-        submit_deadline=now + 10 * STEP,
-        reveal_deadline=now + 20 * STEP,
-        vote_commit_deadline=now + 30 * STEP,
-        vote_reveal_deadline=now + 40 * STEP,
-        test_set_size=1000,
-        max_model_bytes=64,
-        max_submissions=SUBMISSIONS // COMPETITORS,
-        quorum=3,
-        winner_bps=9_000,
-        test_key_hash=hash_test_key(key),
-    )
-    factory = CompetitionFactory.deploy(chain, sender=host)
-    comp = factory.create(params, "bafy-dataset", "bafy-test", prize=10**18, sender=host)
-
-    def gas(receipt) -> int:
-        return execution_gas(chain, receipt)
-
-    # Submit: the first commit of each competitor writes its record; the others update it.
-    first_commits, later_commits, subs = [], [], []
-    for i in range(SUBMISSIONS):
-        who = competitors[i % COMPETITORS]
-        model = model_bytes(i)
-        sid, salt = comp.commit_model(model, sender=who)
-        receipt = chain.w3.eth.get_transaction_receipt(
-            comp.contract.events.SubmissionCommitted().get_logs(argument_filters={"id": sid})[0][
-                "transactionHash"
-            ]
+def submit(game: Game, owners: Sequence[LocalAccount], n: int) -> tuple[list[int], list[int]]:
+    """n models committed, in turn by each owner; their ids and each commit's execution gas."""
+    ids, costs = [], []
+    comp = game.competition
+    for i in range(n):
+        who, model, salt = owners[i % len(owners)], model_bytes(i), new_salt()
+        fn = comp.contract.functions.commit(
+            model_commitment(model, salt, who.address, comp.address)
         )
-        (first_commits if i < COMPETITORS else later_commits).append(gas(receipt))
-        subs.append((sid, who, model, salt))
-    assert spread(first_commits) <= TOLERANCE
-    assert spread(later_commits) <= TOLERANCE
+        costs.append(execution_gas(game.chain, send(game.chain, fn, who, game.params.entry_fee)))
+        sid = comp.summary().submissions
+        game.models[sid], game.salts[sid] = model, salt
+        ids.append(sid)
+    return ids, costs
 
-    chain.travel_to(params.submit_deadline)
-    reveals = [gas(comp.reveal(sid, model, salt, sender=who)) for sid, who, model, salt in subs]
-    assert spread(reveals) <= TOLERANCE
-    comp.reveal_test_key(key, sender=host)
-    registrations = [gas(comp.register_miner(sender=m)) for m in miners]
-    assert spread(registrations) <= TOLERANCE
 
-    chain.travel_to(params.reveal_deadline)
-    ids = [sid for sid, *_ in subs]
-    scores = [500] * len(ids)  # every model scores the same: the lowest id wins the tie
-    salts = {m.address: new_salt() for m in miners}
-    commits = [gas(comp.commit_votes(ids, scores, salts[m.address], sender=m)) for m in miners]
-    assert spread(commits) <= TOLERANCE
-
-    chain.travel_to(params.vote_commit_deadline)
-    vote_reveals = [gas(comp.reveal_votes(ids, scores, salts[m.address], sender=m)) for m in miners]
-    # The first voter takes another branch; every later one costs the same.
-    assert spread(vote_reveals[1:]) <= TOLERANCE
-
-    chain.travel_to(params.vote_reveal_deadline)
-    batches = [gas(comp.settle(ids[i : i + 50], sender=host)) for i in range(0, SUBMISSIONS, 50)]
-    assert spread(batches[1:]) <= TOLERANCE  # the first batch also records the best
-    miner_settles = [
-        gas(comp.settle_miner(m.address, ids, scores, salts[m.address], sender=host))
-        for m in miners
+def reveal(game: Game, owners: Sequence[LocalAccount], ids: Sequence[int]) -> list[int]:
+    """Every model revealed by its owner; each reveal's execution gas."""
+    comp = game.competition
+    return [
+        execution_gas(
+            game.chain,
+            send(
+                game.chain,
+                comp.contract.functions.reveal(sid, game.models[sid], game.salts[sid]),
+                owners[i % len(owners)],
+            ),
+        )
+        for i, sid in enumerate(ids)
     ]
-    assert spread(miner_settles) <= TOLERANCE
-    finalize_big = gas(comp.finalize(sender=host))
-    miner_claims = [gas(chain.transact(comp.contract.functions.claim(), sender=m)) for m in miners]
-    assert spread(miner_claims) <= TOLERANCE
-
-    # The same operations in a competition of one submission and three miners.
-    small = _small_competition(chain, factory, host, competitors[0], miners[:3])
-    assert abs(finalize_big - small["finalize"]) <= TOLERANCE
-    assert abs(max(reveals) - small["reveal"]) <= TOLERANCE
-    assert abs(max(miner_claims) - small["claim_miner"]) <= TOLERANCE
-    assert comp.summary().best_id == 1
 
 
-def _small_competition(
-    chain: Chain,
-    factory: CompetitionFactory,
-    host: LocalAccount,
-    competitor: LocalAccount,
-    miners: list[LocalAccount],
-) -> dict[str, int]:
-    key = new_salt()
-    now = chain.timestamp()
-    params = Params(
-        10**15,
-        10**16,
-        now + STEP,
-        now + 2 * STEP,
-        now + 3 * STEP,
-        now + 4 * STEP,
-        1000,
-        64,
-        50,
-        3,
-        9_000,
-        hash_test_key(key),
+def draw_seed(chain: Chain, competition: str, target: int, r: int) -> bytes:
+    """The seed MinerPool.draw uses: keccak(abi.encode(blockhash(target), competition, r))."""
+    block_hash = bytes(chain.w3.eth.get_block(target)["hash"])
+    return keccak(
+        encode(["bytes32", "address", "bytes32"], [block_hash, competition, r.to_bytes(32, "big")])
     )
-    comp: Competition = factory.create(
-        params, "bafy-dataset", "bafy-test", prize=10**18, sender=host
+
+
+def draw_apart(game: Game, seats: int) -> tuple[int, dict[str, int]]:
+    """Seal and draw the current vote's jury with every seat a different juror (the dearest
+    draw, and the most jurors to settle after it); return the draw's gas and the jury.
+
+    The test plays the block producer, the one party that can grind a draw: the sealed block
+    is mined again (another timestamp, so another hash) until the pool's preview of its seed
+    gives `seats` different jurors."""
+    chain, comp = game.chain, game.competition
+    pool, caller, r = comp.pool(), chain.accounts[9], comp.summary().round
+    send(chain, comp.contract.functions.drawJury(), caller)  # seals
+    target = pool.sealed_target(comp.address)
+    while chain.w3.eth.block_number < target - 1:
+        chain.mine()
+    for attempt in range(1, 400):
+        snapshot = chain.snapshot()
+        chain.increase_time(attempt)  # mines the sealed block
+        if len(set(pool.preview(draw_seed(chain, comp.address, target, r), seats))) == seats:
+            break
+        chain.revert(snapshot)
+    else:
+        pytest.fail(f"no draw of {seats} different jurors")
+    receipt = send(chain, comp.contract.functions.drawJury(), caller)
+    jury = game.jury()
+    assert sorted(jury.values()) == [1] * seats  # each seat a juror, each backed
+    return gas(receipt), jury
+
+
+def scores(ids: Sequence[int], score: Callable[[int], int]) -> ScoreTree:
+    """A score vector over `ids`, each leaf's correctness hash derived from its id and score
+    (computing 10,000 bitmaps as `vector` does would take seconds)."""
+    return ScoreTree(
+        [Score(i, score(i), keccak(struct.pack(">II", i, score(i)))) for i in sorted(ids)]
     )
-    comp.commit_model(model_bytes(0), sender=competitor)  # a throwaway first commit, as above
-    model = model_bytes(SUBMISSIONS - 1)
-    sid, salt = comp.commit_model(model, sender=competitor)
-    chain.travel_to(params.submit_deadline)
-    reveal = execution_gas(chain, comp.reveal(sid, model, salt, sender=competitor))
-    comp.reveal_test_key(key, sender=host)
-    for m in miners:
-        comp.register_miner(sender=m)
-    chain.travel_to(params.reveal_deadline)
-    salts = {m.address: new_salt() for m in miners}
-    for m in miners:
-        comp.commit_votes([sid], [500], salts[m.address], sender=m)
-    chain.travel_to(params.vote_commit_deadline)
-    for m in miners:
-        comp.reveal_votes([sid], [500], salts[m.address], sender=m)
-    chain.travel_to(params.vote_reveal_deadline)
-    comp.settle([sid], sender=host)
-    for m in miners:
-        comp.settle_miner(m.address, [sid], [500], salts[m.address], sender=host)
-    finalize = execution_gas(chain, comp.finalize(sender=host))
-    claim = execution_gas(chain, chain.transact(comp.contract.functions.claim(), sender=miners[0]))
-    return {"reveal": reveal, "finalize": finalize, "claim_miner": claim}
+
+
+def vote_of(tree: ScoreTree) -> tuple[bytes, tuple[bytes, int, int, int]]:
+    """A vector's vote hash, and revealVote's arguments but the salt."""
+    winner_id, winner_score = winner_of(tree.scores)
+    args = (tree.root, tree.count, winner_id, winner_score)
+    return vote_hash(*args), args
+
+
+def vote(game: Game, ballots: dict[str, ScoreTree]) -> tuple[list[int], list[int]]:
+    """Each juror commits, then reveals, its vector's vote; the execution gas of each commit
+    and each reveal, in the jurors' order. The clock ends at the reveal deadline."""
+    chain, comp = game.chain, game.competition
+    salts = {juror: new_salt() for juror in ballots}
+    commits = [
+        execution_gas(chain, comp.commit_vote(vote_of(tree)[0], salts[j], sender=game.accounts[j]))
+        for j, tree in ballots.items()
+    ]
+    game.to_vote_reveal()
+    reveals = [
+        execution_gas(chain, comp.reveal_vote(*vote_of(tree)[1], salts[j], sender=game.accounts[j]))
+        for j, tree in ballots.items()
+    ]
+    game.to_tally()
+    return commits, reveals
+
+
+# -- flat: 10 against 500 submissions --------------------------------------------------------
+
+
+def play_unanimous(
+    chain: Chain, factory: Any, jurors: Sequence[LocalAccount], n: int
+) -> dict[str, Any]:
+    """A competition of n revealed models and five seats that all vote the truth; the
+    execution gas of every call along the way."""
+    host, owners = chain.accounts[0], chain.accounts[1:4]
+    # A buy-in of 0.001 ether keeps the buy-ins under the winner's cap at both sizes, and the
+    # jury's share divides by five seats: finalize burns no dust in either competition.
+    game = create_game(
+        chain, factory, host, 10 * ETHER, entry_fee=ETHER // 1000, seats=5, max_submissions=200
+    )
+    game.know(jurors)
+    ids, commits = submit(game, owners, n)
+    game.to_reveal()
+    game.draw()
+    reveals = reveal(game, owners, ids)
+    game.to_key()
+    game.reveal_key()
+    truth = vector({sid: 100 + sid % 200 for sid in ids})
+    jury = [j for j, backed in game.jury().items() if backed]
+    vote_commits, vote_reveals = vote(game, dict.fromkeys(jury, truth))
+    comp = game.competition
+    publishes = [
+        execution_gas(chain, comp.publish_scores(c, sender=chain.accounts[9]))
+        for c in truth.chunks()
+    ]
+    finalize = execution_gas(chain, comp.finalize(sender=chain.accounts[9]))
+    assert comp.summary().outcome == Outcome.WINNER
+    assert comp.summary().burned == 0
+    settles = [
+        execution_gas(chain, comp.settle_jurors(1, [j], sender=chain.accounts[9])) for j in jury
+    ]
+    claims = [
+        execution_gas(chain, send(chain, comp.contract.functions.claim(), game.accounts[j]))
+        for j in jury
+    ]
+    return {
+        "first_commits": commits[: len(owners)],
+        "later_commits": commits[len(owners) :],
+        "reveals": reveals,
+        "vote_commits": vote_commits,
+        "first_vote_reveal": vote_reveals[0],
+        "later_vote_reveals": vote_reveals[1:],
+        "publishes": publishes,
+        "finalize": finalize,
+        "juror_settlements": settles,
+        # The first claim of a competition writes its paid-out total for the first time.
+        "first_claim": claims[0],
+        "later_claims": claims[1:],
+    }
+
+
+def test_per_call_gas_is_the_same_with_10_and_with_500_submissions(anvil_chain: Chain) -> None:
+    chain = anvil_chain
+    factory = deploy_factory(chain, chain.accounts[0])
+    jurors = [*chain.accounts[4:9], *fund(chain, 4)]
+    bond_all(factory.pool(), jurors)
+    small = play_unanimous(chain, factory, jurors, SMALL)
+    large = play_unanimous(chain, factory, jurors, LARGE)
+
+    # A competitor's first commit writes its record, later ones update it; a reveal is a
+    # reveal. The 500th costs what the 1st did.
+    for kind in ("first_commits", "later_commits", "reveals"):
+        assert spread(small[kind] + large[kind]) <= TOLERANCE, kind
+    # A juror's vote is one hash whatever the vector: the first reveal of a vote records its
+    # verdict, every later one adds seats.
+    assert spread(small["vote_commits"] + large["vote_commits"]) <= TOLERANCE
+    assert abs(small["first_vote_reveal"] - large["first_vote_reveal"]) <= TOLERANCE
+    assert spread(small["later_vote_reveals"] + large["later_vote_reveals"]) <= TOLERANCE
+    # Chunks of 64 cost the same wherever they fall: 500 leaves are chunks 0-6 of 64 and a
+    # tail of 52; chunks 0 and 4 each open a word of the published-leaves bitmap.
+    full = [g for i, g in enumerate(large["publishes"]) if i not in (0, 4, 7)]
+    assert len(full) == 5
+    assert spread(full) <= TOLERANCE
+    assert abs(large["finalize"] - small["finalize"]) <= TOLERANCE
+    settles = small["juror_settlements"] + large["juror_settlements"]
+    assert spread(settles) <= TOLERANCE
+    assert abs(small["first_claim"] - large["first_claim"]) <= TOLERANCE
+    assert spread(small["later_claims"] + large["later_claims"]) <= TOLERANCE
+
+
+# -- the largest calls at 10,000 submissions ------------------------------------------------
+
+
+def over_limit(figures: dict[str, int]) -> dict[str, int]:
+    return {name: used for name, used in figures.items() if used > MAX_CALL_GAS}
+
+
+def test_publishing_a_chunk_of_a_10000_leaf_vector_stays_under_2m_gas(
+    anvil_chain: Chain,
+) -> None:
+    chain = anvil_chain
+    factory = deploy_factory(chain, chain.accounts[0])
+    jurors = [*chain.accounts[4:9]]
+    bond_all(factory.pool(), jurors)
+    game = create_game(chain, factory, chain.accounts[0], seats=3)
+    game.know(jurors)
+    game.open_with(*chain.accounts[1:3])
+    tree = scores(range(1, HUGE + 1), lambda i: 100 + i % 200)
+    jury = [j for j, backed in game.jury().items() if backed]
+    vote(game, dict.fromkeys(jury, tree))
+    comp = game.competition
+    last = (HUGE - 1) >> CHUNK_LEVEL
+    # The first chunk and the last full ones (each first in its bitmap word, then one after
+    # it in the same word) and the tail: the same proof length, the same work.
+    receipts = {
+        index: comp.publish_scores(tree.chunk(CHUNK_LEVEL, index), sender=chain.accounts[9])
+        for index in (0, 1, last - 2, last - 1, last)
+    }
+    first, far = (execution_gas(chain, receipts[i]) for i in (1, last - 1))
+    assert abs(first - far) <= TOLERANCE
+    used = {f"publishScores chunk {i}": gas(receipt) for i, receipt in receipts.items()}
+    assert over_limit(used) == {}, used
+
+
+def test_tally_calls_at_10000_submissions_stay_under_2m_gas(anvil_chain: Chain) -> None:
+    """Five one-seat jurors' vectors over 10,000 submissions, in an order that makes each kind
+    of tally write once per leaf; then SETTLE_BATCH submissions that no vector covered (the
+    dearest settlement: a fresh record each)."""
+    chain = anvil_chain
+    host, owners = chain.accounts[0], chain.accounts[1:4]
+    factory = deploy_factory(chain, host)
+    jurors = bonded_jurors(chain, factory.pool(), 40)
+    game = create_game(chain, factory, host, seats=21, max_submissions=200)
+    game.know(jurors)
+    ids, _ = submit(game, owners, CHUNK + SETTLE_BATCH)
+    game.to_reveal()
+    single = [juror for juror, seats in game.draw().items() if seats == 1]
+    assert len(single) >= 5  # 21 seats among 40 jurors: about 12 hold one seat
+    reveal(game, owners, ids)
+    game.to_key()
+    game.reveal_key()
+    a = scores(range(1, HUGE + 1), lambda i: 120)
+    b = scores(range(1, HUGE + 1), lambda i: 130)
+    cases = ("first count", "agreeing", "new score", "known minority score", "overtaking")
+    # 2 seats for a, 3 for b, of 21: no root has a majority, and no tally validates anything.
+    plan = dict(zip(cases, zip(single[:5], (a, a, b, b, b), strict=True), strict=True))
+    vote(game, dict(plan.values()))
+    comp = game.competition
+    used = {}
+    for case, (juror, tree) in plan.items():
+        chunk = tree.chunk(CHUNK_LEVEL, 0)
+        used[f"publishVector chunk of {CHUNK}, {case}"] = gas(
+            comp.publish_vector(juror, chunk, sender=chain.accounts[9])
+        )
+    game.to_tally_end()
+    settle = comp.contract.functions.settleSubmissions
+    send(chain, settle(ids[:CHUNK]), chain.accounts[9])
+    used[f"settleSubmissions of {SETTLE_BATCH}"] = gas(
+        send(chain, settle(ids[CHUNK:]), chain.accounts[9])
+    )
+    assert comp.summary().round == 2  # nothing validated: the tally counted what it should
+    assert over_limit(used) == {}, used
+
+
+def test_revote_draw_and_burning_its_absent_jurors_stay_under_2m_gas(
+    anvil_chain: Chain,
+) -> None:
+    """The re-vote's 43 seats, each a different juror of a pool of 256, and the settlement of
+    JUROR_BATCH of them in one call after nobody voted, every seat burned (the pool's dearest
+    path: each leaves the draw tree)."""
+    chain = anvil_chain
+    host = chain.accounts[0]
+    factory = deploy_factory(chain, host)
+    jurors = bonded_jurors(chain, factory.pool(), 256)
+    game = create_game(chain, factory, host, seats=21)
+    game.know(jurors)
+    game.open_with(*chain.accounts[1:3])
+    game.to_tally_end()  # nobody voted
+    comp = game.competition
+    game.settle_tally()
+    assert comp.summary().round == 2
+    draw_gas, revote = draw_apart(game, 43)
+    game.to_disputes_end()
+    game.settle_tally()
+    game.finalize()
+    assert comp.summary().outcome == Outcome.VOID
+    batch = list(revote)[:JUROR_BATCH]
+    settle_gas = gas(comp.settle_jurors(2, batch, sender=chain.accounts[9]))
+    assert all(factory.pool().juror(j).units == 9 for j in batch)  # each burned a seat
+    used = {"drawJury of 43": draw_gas, f"settleJurors of {JUROR_BATCH}": settle_gas}
+    assert over_limit(used) == {}, used

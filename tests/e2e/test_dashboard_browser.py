@@ -23,7 +23,7 @@ from deml.chain.client import DEV_MNEMONIC
 from deml.chain.localnode import LocalNode, NodeInfo
 from deml.dashboard.app import create_app
 from deml.dashboard.data import reader_chain
-from tests.helpers.dashboard import World, played_on
+from tests.helpers.dashboard import World, play_revote, played_on, ranked
 from tests.helpers.project import ROOT, free_port
 
 DRIVER = ROOT / "tests" / "js" / "dashboard_browser.mjs"
@@ -157,81 +157,177 @@ def rollback(world: World) -> Iterator[World]:
     world.chain.revert(snapshot)
 
 
-def test_competition_page_follows_new_blocks_without_reload(
+def count(browser: Browser, selector: str) -> int:
+    return int(browser.eval(f"document.querySelectorAll({json.dumps(selector)}).length"))
+
+
+def test_competition_page_follows_votes_and_publication_without_reload(
     browser: Browser, server: Server, rollback: World
 ) -> None:
     voting = rollback.voting
+    jury = voting.jury()
     assert browser.goto(f"{server.url}/competitions/{voting.competition.address}") == 200
     browser.rendered()
-    row = "#leaderboard tr[data-id='1']"
-    assert "330 (1 of 1 votes)" in browser.text(row)
-    assert "290 (1 of 1 votes)" in browser.text("#leaderboard tr[data-id='2']")
     assert "Vote reveal" in browser.text("#timeline li.current")
     assert "ends in" in browser.text("#timeline li.current")  # the live countdown
     assert browser.text("#dataset-cid").startswith("bafkrei")
+    # The drawn jury: one row per juror, only the revealer's vote shown so far.
+    assert count(browser, "#jury tbody tr") == len(jury)
+    revealer = f"#jury tr[data-juror='{rollback.revealer}']"
+    assert "Revealed" in browser.text(revealer) and "A" in browser.text(f"{revealer} .vote-chip")
+    hidden = browser.eval(
+        "[...document.querySelectorAll('#jury tbody tr')]"
+        ".filter((row) => row.innerText.includes('hidden until revealed')).length"
+    )
+    assert hidden == len(jury) - 1
+    vote = "#votes tbody tr:first-child"
+    assert "#1 wins with 330" in browser.text(vote)
+    assert f"{jury[rollback.revealer]} of 5" in browser.text(vote) and "Leads" in browser.text(vote)
     assert "once the competition is finalized" in browser.text("#payouts")
     browser.screenshot("competition-voting")
     browser.eval("window.notReloaded = true")
 
-    voting.reveal_votes(rollback.miners[1])  # a new block: a second vote on each submission
-    browser.wait_text(row, "330 (2 of 2 votes)")
-    voting.to_settle()
-    voting.competition.settle([1, 2], sender=rollback.anyone)
-    browser.wait_text("#leaderboard tbody tr:first-child", "Validated")
+    # New blocks: the other jurors reveal, and the vote gets its majority.
+    for juror in ranked(jury)[1:]:
+        voting.reveal_vote(juror)
+    browser.wait_text(vote, "5 of 5")
+    browser.wait_text(vote, "Majority")
+    assert count(browser, "#jury .vote-chip") == len(jury)
+    # The reveal window closes and the winning vector is published: the scores appear.
+    voting.to_tally()
+    browser.wait_text("#timeline li.current", "Settle")
+    assert "skipped" in browser.text("#timeline li[data-phase='tally']")
+    voting.publish_all()
+    browser.wait_text("#leaderboard tbody tr:first-child", "330 / 360")
     first = browser.text("#leaderboard tbody tr:first-child")
-    assert "330" in first and "91.7%" in first and first.startswith("1")
+    assert first.startswith("1") and "91.7%" in first and "Root" in first
+    voting.finalize()
+    browser.wait_text("#payouts", "Submission #1 wins")
+    assert "Winner" in browser.text("#leaderboard tr.winner")
     assert browser.eval("window.notReloaded") is True
-    browser.screenshot("competition-settled")
+    browser.screenshot("competition-finalized")
     assert browser.errors() == []
 
 
-def test_finished_competition_shows_miners_and_payouts(
+def test_finished_competition_shows_jury_votes_and_payouts(
     browser: Browser, server: Server, world: World
 ) -> None:
     finished = world.finished
     assert browser.goto(f"{server.url}/competitions/{finished.competition.address}") == 200
     browser.rendered()
-    assert "Winner" in browser.text("#leaderboard tr.winner")
-    assert "320" in browser.text("#leaderboard tr.winner")
-    slashed = browser.eval("[...document.querySelectorAll('#miners tr.slashed')].length")
-    assert slashed == 2  # one outvoted, one that never revealed
-    assert "submission #3 wins 9.36 ETH" in browser.text("#payouts")
+    assert "320 / 360" in browser.text("#leaderboard tr.winner")
+    majority = browser.text("#votes tr.majority")
+    assert "#3 wins with 320" in majority and "Majority" in majority
+    assert "#1 wins with 320" in browser.text("#votes tbody tr:not(.majority)")
+    # Two jurors lose their seats, each with its reason; the burned stake is counted.
+    liar = browser.text(f"#jury tr[data-juror='{world.liar}']")
+    assert "burned 0.1 ETH: voted against the majority's vote" in liar
+    assert "never revealed" in browser.text(f"#jury tr[data-juror='{world.silent}']")
+    assert count(browser, "#jury tr.slashed") == 2
+    assert "2 seat(s) burned: 0.2 ETH" in browser.text("#seats-burned")
+    assert "kept (released)" in browser.text(f"#jury tr[data-juror='{world.honest[0]}']")
+    assert "0.3466 ETH" in browser.text(f"#jury tr[data-juror='{world.honest[0]}']")
+    assert "Submission #3 wins 9.36 ETH" in browser.text("#payouts")
+    assert "skipped" in browser.text("#timeline li[data-phase='revote']")
+    assert "80 units" in browser.text("#pool")
     browser.screenshot("competition-finished")
     assert browser.errors() == []
 
 
-def test_address_page_charts_verified_accuracy_live(
+def test_host_fault_shows_the_vote_and_the_burned_bond(
+    browser: Browser, server: Server, world: World
+) -> None:
+    game = world.host_fault
+    assert browser.goto(f"{server.url}/competitions/{game.competition.address}") == 200
+    browser.rendered()
+    majority = browser.text("#votes tr.majority")
+    assert "HOST_FAULT" in majority and "Majority" in majority
+    assert "voted against the majority's vote" in browser.text("#jury tr.slashed")
+    assert "Host Fault" in browser.text("#payouts .outcome")
+    assert "the host's bond is burned" in browser.text("#payouts")
+    assert "4.5 ETH" in browser.text("#payouts")  # the prize per revealed model
+    assert "10 ETH" in browser.text("#burned")
+    assert "Nothing was scored" in browser.text("#leaderboard")
+    browser.screenshot("competition-host-fault")
+    assert browser.errors() == []
+
+
+def test_revote_page_shows_both_rounds_and_follows_the_new_draw(
+    browser: Browser, server: Server, rollback: World
+) -> None:
+    game, absent = play_revote(rollback)
+    assert browser.goto(f"{server.url}/competitions/{game.competition.address}") == 200
+    browser.rendered()
+    assert "Re-vote" in browser.text("#timeline li.current")
+    assert "done" in browser.text("#timeline li[data-phase='tally']")
+    assert "fresh jury of 11 seats" in browser.text("#votes .round[data-round='2']")
+    absent_row = browser.text(f"#jury .round[data-round='1'] tr[data-juror='{absent}']")
+    assert "burned 0.1 ETH: drafted for the first vote, never revealed a vote" in absent_row
+    assert browser.eval("window.notReloaded = true")
+    game.draw()  # a new block: the re-vote's jury
+    browser.wait("document.querySelectorAll(\"#jury .round[data-round='2'] tbody tr\").length > 0")
+    assert "11 seats drawn" in browser.text("#jury .round[data-round='2']")
+    current = browser.text("#timeline li.current")
+    assert "Vote commit" in current and "(re-vote)" in current and "ends in" in current
+    assert "done" in browser.text("#timeline li[data-phase='revote']")
+    assert browser.eval("window.notReloaded") is True
+    browser.screenshot("competition-revote")
+    assert browser.errors() == []
+
+
+def test_address_page_charts_accuracy_live(
     browser: Browser, server: Server, rollback: World
 ) -> None:
     c1 = rollback.competitors[0].address
     assert browser.goto(f"{server.url}/addresses/{c1}") == 200
     browser.rendered()
     chart = "document.querySelector('#chart')"
-    assert browser.eval(f"{chart}.dataset.points") == "3"  # the three validated submissions
+    assert browser.eval(f"{chart}.dataset.points") == "2"  # the two scored submissions
     assert browser.eval(f"{chart}.querySelector('canvas') !== null")  # uPlot drew it
-    assert "340 / 360" in browser.text("#submissions")
-    assert "pending 330" in browser.text("#submissions")
-    assert "9.18 ETH" in browser.text("#claims")
+    assert "310 / 360" in browser.text("#submissions")
+    assert "4.6 ETH" in browser.text("#claims")
+    assert "never bonded" in browser.text("#bond")
     browser.screenshot("address")
     browser.eval("window.notReloaded = true")
 
     voting = rollback.voting
-    voting.reveal_votes(rollback.miners[1])
-    voting.to_settle()
-    voting.competition.settle([1, 2], sender=rollback.anyone)
-    browser.wait(f"{chart}.dataset.points === '4'")
+    for juror in ranked(voting.jury())[1:]:
+        voting.reveal_vote(juror)
+    voting.to_tally()
+    voting.publish_all()
+    browser.wait(f"{chart}.dataset.points === '3'")
     assert "330 / 360" in browser.text("#submissions")
     assert browser.eval("window.notReloaded") is True
-    browser.screenshot("address-settled")
+    browser.screenshot("address-scored")
+    assert browser.errors() == []
+
+
+def test_juror_page_shows_seats_rewards_and_bond(
+    browser: Browser, server: Server, world: World
+) -> None:
+    juror = world.honest[0]
+    assert browser.goto(f"{server.url}/addresses/{juror}") == 200
+    browser.rendered()
+    first = browser.text(f"#jury tr[data-competition='{world.finished.competition.address}']")
+    assert "Settled" in first and "kept (released)" in first and "0.3466 ETH" in first
+    assert "10 units (1 ETH)" in browser.text("#bond")
+    assert "No submissions yet" in browser.text("#submissions")
+    assert "No scored submissions yet" in browser.text("#chart")
+    liar = world.liar
+    assert browser.goto(f"{server.url}/addresses/{liar}") == 200
+    browser.rendered()
+    assert "burned: voted against the majority's vote" in browser.text("#jury tr.slashed")
+    browser.screenshot("address-juror")
     assert browser.errors() == []
 
 
 def test_list_and_error_pages_help(browser: Browser, server: Server, world: World) -> None:
     assert browser.goto(server.url) == 200
     browser.rendered()
-    rows = browser.eval("[...document.querySelectorAll('#competitions tbody tr')].length")
-    assert rows == 3
+    assert count(browser, "#competitions tbody tr") == 3
     assert "Vote Reveal" in browser.text(f"tr[data-address='{world.voting.competition.address}']")
+    fault = browser.text(f"tr[data-address='{world.host_fault.competition.address}']")
+    assert "Finalized" in fault and "Host Fault" in fault
     assert "block" in browser.text("#chain-status")
     browser.screenshot("competitions")
 
@@ -243,7 +339,7 @@ def test_list_and_error_pages_help(browser: Browser, server: Server, world: Worl
     assert browser.goto(f"{server.url}/addresses/{nobody}") == 200
     browser.rendered()
     assert "No submissions yet" in browser.text("#submissions")
-    assert "No validated submissions yet" in browser.text("#chart")
+    assert "not been drawn" in browser.text("#jury")
 
 
 def test_page_says_when_no_chain_answers_and_recovers(

@@ -79,6 +79,9 @@ def test_serves_the_factory_recorded_for_the_network(
     try:
         rows = requests.get(f"{url}/api/competitions", timeout=10).json()
         assert [row["address"] for row in rows][-1] == world.finished.competition.address
+        view = requests.get(f"{url}/api/competitions/{rows[-1]['address']}", timeout=10).json()
+        assert view["payouts"]["winner_id"] == 3
+        assert {j["address"] for j in view["jurors"]} == set(world.finished.jury())
         assert requests.get(url, timeout=10).status_code == 200
     finally:
         output = stop(proc)

@@ -56,35 +56,42 @@ def test_host_competitor_and_miner_play_a_competition(
         assert proc.returncode == 0, f"deml {' '.join(args)}:\n{proc.stdout}\n{proc.stderr}"
         return proc.stdout
 
+    # The host's first command deploys the dev chain's factory (and its miner pool); the
+    # others are told where it is, as users on a shared chain are.
+    pool = deml("host", "pool", "status")
+    base["DEML_FACTORY"] = re.search(r"factory (0x[0-9a-fA-F]{40})", pool).group(1)
+    deml("miner", "mine", "run", "--account", "4")  # bonds in the pool: the jury comes from it
     created = deml("host", "host", "create", "--prize", "1", "--entry-fee", "0.01",
-                   "--stake", "0.05", "--quorum", "1")  # fmt: skip
+                   "--seats", "3")  # fmt: skip
     address = re.search(r"competition created: (0x[0-9a-fA-F]{40})", created).group(1)
-    base["DEML_FACTORY"] = re.search(r"factory: (0x[0-9a-fA-F]{40})", created).group(1)
-    deml("miner", "mine", "run", "--account", "4", "--competition", address)
+    assert base["DEML_FACTORY"] in created
     deml("competitor", "compete", "submit", address, "--model", "torch-mlp",
          "--epochs", "4", "--account", "1")  # fmt: skip
 
     deml("host", "chain", "advance", "--competition", address, "--phase", "reveal")
-    deml("host", "host", "run", address)  # reveals the test key
+    deml("miner", "mine", "run", "--account", "4", "--competition", address)  # draws the jury
     deml("competitor", "compete", "run", address, "--account", "1")  # reveals the model
 
-    deml("host", "chain", "advance", "--competition", address, "--phase", "vote-commit")
+    deml("host", "chain", "advance", "--competition", address, "--phase", "key")
+    deml("host", "host", "run", address)  # reveals the test key
     scored = deml("miner", "mine", "run", "--account", "4", "--competition", address)
-    assert "{'" + address in scored  # it scored the model (fetched through kubo)
+    assert "{'" + address in scored  # it scored the model (fetched through kubo) and committed
     deml("host", "chain", "advance", "--competition", address, "--phase", "vote-reveal")
-    deml("miner", "mine", "run", "--account", "4", "--competition", address)
+    deml("miner", "mine", "run", "--account", "4", "--competition", address)  # reveals
 
-    deml("host", "chain", "advance", "--competition", address, "--phase", "settle")
-    deml("host", "host", "run", address)  # settles, finalizes
+    deml("host", "chain", "advance", "--competition", address, "--phase", "tally")
+    # The miner's vote won: it publishes the scores, finalizes, settles its seats, claims.
     deml("miner", "mine", "run", "--account", "4", "--competition", address)
+    deml("host", "host", "run", address)
     deml("competitor", "compete", "run", address, "--account", "1")
 
     status = json.loads(deml("host", "status", address, "--json"))
     assert status["phase"] == "finalized" and status["outcome"] == "winner"
     assert status["winner"]["id"] == 1
+    assert status["leaderboard"][0]["scored_by"] == "root"
     assert status["balance"] == "0"
-    # The winner and the miner were paid; the host (no dust) owes and is owed nothing.
+    # The winner, the juror (its pay, the bounties) and the host (its bond) were paid.
     paid = {e["address"]: int(e["claimed"]) for e in status["payouts"]["entries"]}
-    assert sorted(n > 0 for n in paid.values()) == [False, True, True]
+    assert len(paid) == 3 and all(n > 0 for n in paid.values())
     assert all(e["claimable"] == "0" for e in status["payouts"]["entries"])
     assert kubo.pins  # the host pinned its dataset on the node

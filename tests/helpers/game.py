@@ -17,7 +17,14 @@ from eth_account.signers.local import LocalAccount
 from deml.chain.client import Chain
 from deml.contracts.bindings import Competition, CompetitionFactory, MinerPool
 from deml.contracts.commitments import hash_test_key, new_salt
-from deml.contracts.score_tree import Score, ScoreTree, correctness_hash, vote_hash, winner_of
+from deml.contracts.score_tree import (
+    VECTOR_CHUNK_LEVEL,
+    Score,
+    ScoreTree,
+    correctness_hash,
+    vote_hash,
+    winner_of,
+)
 from deml.contracts.types import HOST_FAULT, Params, Phase
 
 ETHER = 10**18
@@ -157,8 +164,11 @@ class Game:
         """Seal and draw the current vote's jury; return juror -> backed seats."""
         caller = caller or self.chain.accounts[9]
         if not self.competition.draw_jury(sender=caller):
-            self.chain.mine()
-            self.chain.mine()
+            # The draw reads the hash of the sealed block: mine past it (a call is estimated
+            # against the latest block, which must be past the target too).
+            target = self.competition.pool().sealed_target(self.competition.address)
+            while self.chain.w3.eth.block_number <= target:
+                self.chain.mine()
             assert self.competition.draw_jury(sender=caller)
         return self.jury()
 
@@ -224,7 +234,7 @@ class Game:
             seat = self.competition.seat(r, juror)
             if tree is None or seat.state.label != "revealed":
                 continue
-            for chunk in tree.chunks():
+            for chunk in tree.chunks(VECTOR_CHUNK_LEVEL):
                 self.competition.publish_vector(juror, chunk, sender=self.chain.accounts[9])
 
     def settle_tally(self) -> None:

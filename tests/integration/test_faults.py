@@ -1,5 +1,6 @@
 """Faults the roles must survive with nothing lost: a killed miner, a node that goes away for
-a few seconds, and a node restarted from its state file mid-competition."""
+a few seconds, a node restarted from its state file mid-competition, and a host whose test
+split is not what it declared."""
 
 from __future__ import annotations
 
@@ -11,16 +12,21 @@ import threading
 from pathlib import Path
 
 import pytest
-from eth_account.signers.local import LocalAccount
 
 from deml.chain import accounts
 from deml.chain.client import DEV_MNEMONIC, Chain
 from deml.chain.localnode import LocalNode, NodeInfo
-from deml.contracts.bindings import Competition, CompetitionFactory
+from deml.contracts.bindings import Competition
 from deml.contracts.commitments import vote_commitment
-from deml.contracts.types import MinerStatus, Phase
-from deml.roles import miner
-from tests.helpers.game import DATASET_CID, TEST_CID, default_params
+from deml.contracts.types import HOST_FAULT, Outcome, Phase, VoteState
+from deml.roles import miner, settlement
+from tests.helpers.game import (
+    Game,
+    bond_all,
+    create_game,
+    default_params,
+    deploy_factory,
+)
 from tests.helpers.project import ROOT, free_port
 from tests.helpers.tcp_proxy import Proxy
 
@@ -31,9 +37,10 @@ from deml.chain import accounts
 from deml.roles import miner
 from deml.chain.client import DEV_MNEMONIC, Chain
 from deml.contracts.bindings import Competition
-url, address, state, stop_after = sys.argv[1:]
+url, address, state, juror, stop_after = sys.argv[1:]
 chain = Chain.connect(url, accounts.from_mnemonic(DEV_MNEMONIC), dev=True)
-comp, who = Competition(chain, address), chain.accounts[4]
+comp = Competition(chain, address)
+who = next(a for a in chain.accounts if a.address == juror)
 book = miner.MinerBook(Path(state), address, who.address)
 miner.plan_vote(comp, book)
 if stop_after == "commit":
@@ -42,53 +49,45 @@ os.kill(os.getpid(), signal.SIGKILL)  # no clean-up, no atexit: as a crash or an
 """
 
 
-def open_competition(chain: Chain, host: LocalAccount, key: bytes) -> Competition:
-    factory = CompetitionFactory.deploy(chain, sender=host)
-    return factory.create(
-        default_params(chain, key, quorum=1), DATASET_CID, TEST_CID, prize=10**18, sender=host
-    )
-
-
-def to_vote_commit(chain: Chain, comp: Competition, key: bytes) -> None:
-    """One revealed submission, the key out, miner 4 registered; the clock at vote-commit."""
-    competitor, who = chain.accounts[1], chain.accounts[4]
-    sid, salt = comp.commit_model(b"model", sender=competitor)
-    comp.register_miner(sender=who)
-    chain.travel_to(comp.params().submit_deadline)
-    comp.reveal(sid, b"model", salt, sender=competitor)
-    comp.reveal_test_key(key, sender=chain.accounts[0])
-    chain.travel_to(comp.params().reveal_deadline)
+def voting(chain: Chain) -> tuple[Game, str]:
+    """One revealed submission, the key out, and a three-seat jury drawn from a pool of one
+    miner (accounts[4]): the clock in the vote-commit window. Returns the game and juror."""
+    host, juror = chain.accounts[0], chain.accounts[4]
+    factory = deploy_factory(chain, host)
+    bond_all(factory.pool(), [juror])
+    game = create_game(chain, factory, host)
+    game.open_with(chain.accounts[1])
+    return game, juror.address
 
 
 @pytest.mark.parametrize("killed_after", ["plan", "commit"])
 def test_miner_killed_around_its_commit_resumes_and_reveals(
     anvil_chain: Chain, anvil_node: NodeInfo, tmp_path: Path, killed_after: str
 ) -> None:
-    chain, key = anvil_chain, os.urandom(32)
-    comp = open_competition(chain, chain.accounts[0], key)
-    to_vote_commit(chain, comp, key)
-    who = chain.accounts[4]
-    book = miner.MinerBook(tmp_path, comp.address, who.address)
-    book.save(miner.Ledger(scores={"1": {"correct": 321, "total": 360, "error": None}}))
+    chain = anvil_chain
+    game, juror = voting(chain)
+    comp, who = game.competition, chain.accounts[4]
+    book = miner.MinerBook(tmp_path, comp.address, juror)
+    book.record_score(1, {"correct": 321, "total": 360, "error": None, "correctness": "00" * 32})
 
     proc = subprocess.run(
         [sys.executable, "-c", KILLED_MINER, anvil_node.url, comp.address, str(tmp_path),
-         killed_after],
+         juror, killed_after],
         cwd=ROOT, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert proc.returncode == -signal.SIGKILL, proc.stderr
-    plan = book.load()
-    assert plan.vote_ids == [1] and plan.vote_scores == [321] and plan.vote_salt
+    planned = book.ballot(1)
+    assert planned is not None and planned.leaves  # the vote was on disk before the kill
 
     # The next run: it commits only what is not on chain yet, then reveals the same vote.
     assert miner.commit_vote_if_due(comp, book, who)
-    expected = vote_commitment([1], [321], bytes.fromhex(plan.vote_salt), who.address, comp.address)
-    assert comp.participant(who.address).vote_commitment == expected
-    assert miner.plan_vote(comp, book).vote_salt == plan.vote_salt  # never re-planned
-    chain.travel_to(comp.params().vote_commit_deadline)
+    vote, salt = bytes.fromhex(planned.vote), bytes.fromhex(planned.salt)
+    assert comp.seat(1, juror).hash == vote_commitment(vote, salt, juror, comp.address)
+    assert miner.plan_vote(comp, book).salt == planned.salt  # never re-planned
+    game.to_vote_reveal()
     assert miner.reveal_vote_if_due(comp, book, who)
-    assert comp.participant(who.address).miner_status == MinerStatus.REVEALED
-    assert comp.votes_for(1, 321) == 1
+    assert comp.seat(1, juror).state == VoteState.REVEALED
+    assert comp.votes_for(1, vote) == 3  # its three seats
     # Exactly one commitment reached the chain: no double vote.
     assert len(comp.vote_commits()) == 1
 
@@ -100,9 +99,9 @@ def test_node_down_for_a_few_seconds_mid_task(
     monkeypatch: pytest.MonkeyPatch,
     prefect_server: str,
 ) -> None:
-    """The miner's node (behind a proxy) goes away; the task retries and registers once."""
-    chain, key = anvil_chain, os.urandom(32)
-    comp = open_competition(chain, chain.accounts[0], key)
+    """The miner's node (behind a proxy) goes away; the task retries and bonds once."""
+    chain = anvil_chain
+    factory = deploy_factory(chain, chain.accounts[0])
     who = chain.accounts[4]
     proxy = Proxy(anvil_node.port)
     proxy.start()
@@ -112,18 +111,18 @@ def test_node_down_for_a_few_seconds_mid_task(
     (configs / "networks.yaml").write_text(
         f"networks:\n  remote:\n    rpc_url: {proxy.url}\n    chain_id: 31337\n"
     )
+    (configs / "deployments.yaml").write_text(f'remote:\n  factory: "{factory.address}"\n')
     for name in [k for k in os.environ if k.startswith("DEML_")]:
         monkeypatch.delenv(name)
     monkeypatch.setenv("DEML_CONFIG_DIR", str(configs))
     monkeypatch.setenv("DEML_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("DEML_PRIVATE_KEY", who.key.hex())
-    from tasks.miner import register
+    from tasks.miner import bond
 
     proxy.stop()
     threading.Timer(3.0, proxy.start).start()  # back after three seconds
-    assert register(comp.address, 0) is True
-    assert comp.participant(who.address).miner_status == MinerStatus.REGISTERED
-    assert [r.miner for r in comp.registrations()] == [who.address]
+    assert bond(0, 5) == 5
+    assert factory.pool().juror(who.address).units == 5  # bonded once, not twice
     proxy.stop()
 
 
@@ -132,11 +131,10 @@ def test_anvil_restarted_from_its_state_file_mid_competition(tmp_path: Path) -> 
     port, state = free_port(), tmp_path / "chain.json"
     info, _ = node.start(port=port, chain_id=31337, mnemonic=DEV_MNEMONIC, state_file=state)
     chain = Chain.connect(info.url, accounts.from_mnemonic(DEV_MNEMONIC), dev=True)
-    key = os.urandom(32)
     try:
-        comp = open_competition(chain, chain.accounts[0], key)
-        to_vote_commit(chain, comp, key)
-        comp.commit_votes([1], [300], b"\x01" * 32, sender=chain.accounts[4])
+        game, juror = voting(chain)
+        game.commit(juror, {1: 300})
+        comp = game.competition
         before = (comp.summary(), chain.timestamp(), chain.balance(comp.address))
 
         node.stop()  # writes the state file on the way out
@@ -147,17 +145,18 @@ def test_anvil_restarted_from_its_state_file_mid_competition(tmp_path: Path) -> 
         assert started
         chain = Chain.connect(info.url, accounts.from_mnemonic(DEV_MNEMONIC), dev=True)
         comp = Competition(chain, comp.address)
+        game.chain, game.competition = chain, comp
         assert (comp.summary(), chain.balance(comp.address)) == (before[0], before[2])
         assert chain.timestamp() >= before[1]
-        assert comp.revealed_model(1) == b"model"  # old calldata survived: miners can still read it
+        assert comp.revealed_model(1) == game.models[1]  # old logs survived: miners read them
 
-        chain.travel_to(comp.params().vote_commit_deadline)
-        comp.reveal_votes([1], [300], b"\x01" * 32, sender=chain.accounts[4])
-        chain.travel_to(comp.params().vote_reveal_deadline)
-        from deml.roles import settlement
-
+        game.to_vote_reveal()
+        game.reveal_vote(juror)
+        game.to_tally()
+        game.publish_all()
         assert settlement.finalize(comp, chain.accounts[9])
-        for who in (chain.accounts[0], chain.accounts[1], chain.accounts[4]):
+        settlement.settle_jurors(comp, chain.accounts[9])
+        for who in chain.accounts:
             settlement.claim_if_owed(comp, who)
         assert comp.phase() == Phase.FINALIZED
         assert chain.balance(comp.address) == 0
@@ -165,9 +164,9 @@ def test_anvil_restarted_from_its_state_file_mid_competition(tmp_path: Path) -> 
         node.stop()
 
 
-def test_miner_refuses_a_test_split_of_another_size(role_env: Path) -> None:
-    """A host who declares fewer test rows than it publishes cannot make miners vote scores
-    that would revert (and cost their stake): the miner stops before committing."""
+def test_a_test_split_of_another_size_is_a_host_fault(role_env: Path) -> None:
+    """A host who declares fewer test rows than it publishes gets a HOST_FAULT vote from an
+    honest miner, not a crash (and not scores that disagree with the declared size)."""
     from deml.dataset import crypto, datapackage
     from deml.settings import load_settings
     from deml.storage import storage_from_settings
@@ -179,17 +178,24 @@ def test_miner_refuses_a_test_split_of_another_size(role_env: Path) -> None:
     chain = Chain.connect(
         settings.active_network.rpc_url, accounts.from_mnemonic(DEV_MNEMONIC), dev=True
     )
-    factory = CompetitionFactory.deploy(chain)
+    host, juror = chain.accounts[0], chain.accounts[4]
+    factory = deploy_factory(chain, host)
+    bond_all(factory.pool(), [juror])
     declared = manifest["counts"]["test"] - 1
     params = default_params(chain, key, test_set_size=declared)
     comp = factory.create(
-        params, str(cids["manifest"]), str(cids["test"]), prize=1, sender=chain.accounts[0]
+        params, str(cids["manifest"]), str(cids["test"]), prize=10**18, sender=host
     )
-    chain.travel_to(params.submit_deadline)
-    comp.reveal_test_key(key, sender=chain.accounts[0])
-    book = miner.MinerBook(settings.state_dir, comp.address, chain.accounts[4].address)
+    game = Game(chain, comp, params, key, host, 10**18)
+    game.open_with(chain.accounts[1])
+    book = miner.MinerBook(settings.state_dir, comp.address, juror.address)
     created = factory.created(comp.address)
-    with pytest.raises(
-        miner.MinerError, match=rf"has {declared + 1} rows but the competition declares {declared}"
-    ):
-        miner.fetch_test_split(comp, created, storage_from_settings(settings), book)
+    assert miner.fetch_test_split(comp, created, storage_from_settings(settings), book) is None
+    assert f"has {declared + 1} rows; the competition declares {declared}" in book.load().host_fault
+    assert miner.plan_vote(comp, book).vote == HOST_FAULT.hex()
+    assert miner.commit_vote_if_due(comp, book, juror)
+    game.to_vote_reveal()
+    assert miner.reveal_vote_if_due(comp, book, juror)
+    game.to_tally()
+    assert settlement.finalize(comp, chain.accounts[9])
+    assert comp.summary().outcome == Outcome.HOST_FAULT
