@@ -24,6 +24,7 @@ contract Competition is ICompetition, ReentrancyGuardTransient {
     bytes32 public constant HOST_FAULT = keccak256("deml.v2.host-fault");
     address private constant _BURN = address(0);
     uint256 private constant _MAX_SEATS = 255;
+    uint256 private constant _DRAW_BATCH = 16;
 
     /// @dev Creation parameters, as immutable arguments in the clone's code (EIP-1167 with
     ///      appended data): abi.encode(host, prize, pool, minSeats, minWindow, Params).
@@ -58,7 +59,7 @@ contract Competition is ICompetition, ReentrancyGuardTransient {
         bool finalized;
         Outcome outcome;
         uint8 round;
-        uint8 draws; // juries drawn (each paid the draw bounty)
+        uint8 draws; // juries drawn in full
         uint32 submissions;
         uint32 revealed;
         uint32 winnerId; // the named winner; during a tally, the best settled so far
@@ -74,7 +75,7 @@ contract Competition is ICompetition, ReentrancyGuardTransient {
         uint128 burned;
         uint128 paid;
         uint128 published; // leaves of the winning vector published (each paid its bounty)
-        uint128 earningSeats;
+        uint128 drawPaid; // draw bounty credited so far (per seat drawn)
     }
 
     struct Participant {
@@ -213,15 +214,17 @@ contract Competition is ICompetition, ReentrancyGuardTransient {
     // The jury
     // ---------------------------------------------------------------------------------------
 
-    /// @notice Draw the jury of the current vote, in two calls by anyone: the first seals the
-    ///         draw to a future block, a later one draws from that block's hash and earns the
-    ///         draw bounty. The first jury is drawn from the submit deadline on.
-    /// @return drawn Whether this call drew the jury (false: it sealed the draw).
+    /// @notice Draw the jury of the current vote, in calls by anyone: the first seals the draw
+    ///         to a future block; later ones draw from that block's hash, up to 16 seats each,
+    ///         each earning the draw bounty's part for its seats. The first jury is drawn from
+    ///         the submit deadline on.
+    /// @return drawn Whether the jury is complete after this call (false: sealed, or partly drawn).
     function drawJury() external returns (bool drawn) {
         Config memory cfg = _config();
         State memory st = _state;
         uint256 r = st.round;
-        if (st.finalized || _rounds[r].drawnAt != 0) revert NoDrawDue(r);
+        Round storage rnd = _rounds[r];
+        if (st.finalized || rnd.drawnAt != 0) revert NoDrawDue(r);
         if (r == 1) {
             if (block.timestamp < cfg.submitDeadline) revert DrawTooEarly(cfg.submitDeadline, block.timestamp);
             if (st.submissions == 0) revert NoDrawDue(r);
@@ -231,11 +234,14 @@ contract Competition is ICompetition, ReentrancyGuardTransient {
             miners.seal();
             return false;
         }
+        // A batch per call keeps every call far below 2M gas (about 70k a new juror), however
+        // large the jury: the draw goes on where the last batch stopped, under the same seal.
         uint256 seats = r == 1 ? cfg.seats : 2 * uint256(cfg.seats) + 1;
-        (address[] memory jurors, bool[] memory backed) = miners.draw(seats, bytes32(r));
-        Round storage rnd = _rounds[r];
-        uint256 backedSeats = 0;
-        for (uint256 i = 0; i < seats; ++i) {
+        uint256 first = rnd.seats;
+        uint256 n = seats - first < _DRAW_BATCH ? seats - first : _DRAW_BATCH;
+        (address[] memory jurors, bool[] memory backed) = miners.draw(n, bytes32(r));
+        uint256 backedSeats = rnd.backedSeats;
+        for (uint256 i = 0; i < n; ++i) {
             Seat storage place = _seats[r][jurors[i]];
             // Overflow not possible: at most 2 * 255 + 1 seats.
             unchecked {
@@ -246,21 +252,27 @@ contract Competition is ICompetition, ReentrancyGuardTransient {
                 }
             }
         }
-        rnd.seats = uint16(seats);
+        rnd.seats = uint16(first + n);
         rnd.backedSeats = uint16(backedSeats);
-        rnd.drawnAt = uint40(block.timestamp);
-        if (r == 1) {
-            rnd.commitDeadline = cfg.voteCommitDeadline;
-            rnd.revealDeadline = cfg.voteRevealDeadline;
-        } else {
-            rnd.commitDeadline = uint40(block.timestamp + cfg.voteCommitDeadline - cfg.keyDeadline);
-            rnd.revealDeadline = rnd.commitDeadline + cfg.voteRevealDeadline - cfg.voteCommitDeadline;
+        // The bounty per seat drawn, the last batch taking the remainder.
+        uint256 bounty = cfg.drawBounty * (first + n) / seats - cfg.drawBounty * first / seats;
+        _money.drawPaid += uint128(bounty);
+        _credit(msg.sender, bounty, "draw");
+        drawn = first + n == seats;
+        if (drawn) {
+            miners.close();
+            rnd.drawnAt = uint40(block.timestamp);
+            if (r == 1) {
+                rnd.commitDeadline = cfg.voteCommitDeadline;
+                rnd.revealDeadline = cfg.voteRevealDeadline;
+            } else {
+                rnd.commitDeadline = uint40(block.timestamp + cfg.voteCommitDeadline - cfg.keyDeadline);
+                rnd.revealDeadline = rnd.commitDeadline + cfg.voteRevealDeadline - cfg.voteCommitDeadline;
+            }
+            rnd.tallyDeadline = rnd.revealDeadline + cfg.tallyDuration;
+            _state.draws = st.draws + 1;
         }
-        rnd.tallyDeadline = rnd.revealDeadline + cfg.tallyDuration;
-        _state.draws = st.draws + 1;
-        _credit(msg.sender, cfg.drawBounty, "draw");
         emit JuryDrawn(r, jurors, backed, rnd.commitDeadline);
-        return true;
     }
 
     /// @notice Commit the hash of this juror's vote for the current round; may be replaced
@@ -457,7 +469,8 @@ contract Competition is ICompetition, ReentrancyGuardTransient {
         uint256 r = st.round;
         Round storage rnd = _rounds[r];
         uint256 juryPrize = cfg.prize * (_BPS - cfg.winnerBps) / _BPS;
-        uint256 earning = 0;
+        uint256 earning = 0; // seats the jury's amount is divided by
+        uint256 unpaid = 0; // of which seats whose share is burned (proven dissenters)
         Outcome outcome;
         if (st.revealed == 0) {
             if (block.timestamp < cfg.revealDeadline) revert SettlementTooEarly(uint256(Phase.Reveal));
@@ -483,7 +496,9 @@ contract Competition is ICompetition, ReentrancyGuardTransient {
             uint256 disputesEnd = uint256(rnd.tallyDeadline) + cfg.tallyDuration;
             if (block.timestamp < disputesEnd) revert SettlementTooEarly(uint256(Phase.Tally));
             outcome = st.winnerId != 0 ? Outcome.Winner : Outcome.Void;
-            earning = rnd.publishedSeats - rnd.dissentSeats;
+            // A proven dissenter's share is burned, not shared: proving a dissent pays nobody.
+            earning = rnd.publishedSeats;
+            unpaid = rnd.dissentSeats;
         } else if (rnd.drawnAt == 0) {
             // Nobody drew this vote's jury (or the pool could not) in the time a vote takes.
             uint256 vote = uint256(cfg.voteRevealDeadline) - cfg.keyDeadline + cfg.tallyDuration;
@@ -512,8 +527,8 @@ contract Competition is ICompetition, ReentrancyGuardTransient {
             m.burned += m.juryAmount; // nobody earned it (a tally whose every juror dissented)
         } else if (m.juryAmount != 0) {
             m.perSeat = uint128(m.juryAmount / earning);
-            m.burned += uint128(m.juryAmount % earning); // rounding dust
-            m.earningSeats = uint128(earning);
+            // Rounding dust, and the dissenters' shares.
+            m.burned += uint128(m.juryAmount % earning + uint256(m.perSeat) * unpaid);
         }
         if (outcome == Outcome.HostFault || outcome == Outcome.KeyWithheld) m.burned += cfg.hostBond;
         st.finalized = true;
@@ -828,7 +843,9 @@ contract Competition is ICompetition, ReentrancyGuardTransient {
         IMinerPool miners = IMinerPool(_config().pool);
         if (kept != 0) miners.release(juror, kept);
         if (burned != 0) miners.slash(juror, burned);
-        if (reward != 0) _credit(juror, reward, "jury");
+        // Its JurorSettled event says what it earned: no Credited event (it would cost each
+        // juror's settlement about 2.5k gas more).
+        if (reward != 0) _participants[juror].credits += uint128(reward);
         emit JurorSettled(r, juror, kept, burned, reward);
     }
 
@@ -849,7 +866,7 @@ contract Competition is ICompetition, ReentrancyGuardTransient {
             if (outcome == Outcome.NoEntries) amount += cfg.prize;
             // The bounties nobody earned: draws not needed, and (without a winning root to
             // publish) the publication bounty.
-            amount += uint256(cfg.drawBounty) * (2 - st.draws);
+            amount += 2 * uint256(cfg.drawBounty) - _money.drawPaid;
             // Fix: the bounty is the publishers' whenever publishScores accepts chunks, i.e. a
             // root other than HOST_FAULT won the vote, whatever the outcome (a decided root that
             // names no valid winner, all models scoring 0, say, voids): the host had it back as

@@ -41,13 +41,16 @@ interface IMinerPool {
     error DrawBlockNotMined(uint256 targetBlock, uint256 blockNumber);
     error DrawHashUnavailable(uint256 targetBlock, uint256 blockNumber);
     error SealNotExpired(uint256 expiresAfter, uint256 blockNumber);
-    error SeatsInvalid(uint256 seats);
+    error DrawSeatsInvalid(uint256 seats);
     error PoolTooSmall(uint256 units, uint256 required);
     error LockedSeatsExceeded(address juror, uint256 seats, uint256 locked);
 
-    /// @notice Draw `seats` jurors for the calling competition (sealed earlier), weighted by
+    /// @notice Draw the next `count` seats of the calling competition's sealed draw, weighted by
     ///         bonded units, with replacement; lock one unit per seat whose juror has a free one.
-    function draw(uint256 seats, bytes32 salt) external returns (address[] memory jurors, bool[] memory backed);
+    function draw(uint256 count, bytes32 salt) external returns (address[] memory jurors, bool[] memory backed);
+
+    /// @notice End the calling competition's draw: bond changes may resume.
+    function close() external;
 
     /// @notice Seal the calling competition's draw to a block not yet produced.
     function seal() external returns (uint256 targetBlock);

@@ -39,6 +39,8 @@ contract MinerPool is IMinerPool, ReentrancyGuardTransient {
     mapping(uint256 node => uint256 units) private _tree;
     mapping(address competition => bool) public isCompetition;
     mapping(address competition => uint256 targetBlock) public sealedTarget;
+    /// @dev Seats drawn so far under a competition's open seal (a jury is drawn in batches).
+    mapping(address competition => uint256 seats) public drawnFor;
     mapping(address competition => mapping(address juror => uint256 seats)) public lockedFor;
 
     constructor(uint256 seatStake_, uint256 unbondingDelay_, uint256 minUnits_) {
@@ -155,12 +157,13 @@ contract MinerPool is IMinerPool, ReentrancyGuardTransient {
         uint256 expiresAfter = target + _window();
         if (block.number <= expiresAfter) revert SealNotExpired(expiresAfter, block.number);
         delete sealedTarget[competition];
+        delete drawnFor[competition];
         openSeals -= 1;
         emit SealExpired(competition, target);
     }
 
     /// @inheritdoc IMinerPool
-    function draw(uint256 seats, bytes32 salt)
+    function draw(uint256 count, bytes32 salt)
         external
         onlyCompetition
         returns (address[] memory jurors, bool[] memory backed)
@@ -170,14 +173,16 @@ contract MinerPool is IMinerPool, ReentrancyGuardTransient {
         if (block.number <= target) revert DrawBlockNotMined(target, block.number);
         bytes32 hash = _blockHash(target);
         if (hash == bytes32(0)) revert DrawHashUnavailable(target, block.number);
-        if (seats == 0 || seats > type(uint16).max) revert SeatsInvalid(seats);
+        if (count == 0 || count > type(uint16).max) revert DrawSeatsInvalid(count);
         uint256 total = totalUnits;
-        if (total < seats) revert PoolTooSmall(total, seats);
-        delete sealedTarget[msg.sender];
-        openSeals -= 1;
-        jurors = _pick(keccak256(abi.encode(hash, msg.sender, salt)), seats, total);
-        backed = new bool[](seats);
-        for (uint256 i = 0; i < seats; ++i) {
+        if (total < count) revert PoolTooSmall(total, count);
+        // The seats of one seal continue where the last batch stopped: a jury drawn in
+        // batches is the jury one draw of all its seats would give.
+        uint256 first = drawnFor[msg.sender];
+        drawnFor[msg.sender] = first + count;
+        jurors = _pick(keccak256(abi.encode(hash, msg.sender, salt)), first, count, total);
+        backed = new bool[](count);
+        for (uint256 i = 0; i < count; ++i) {
             Juror storage j = _jurors[jurors[i]];
             // A unit already backing a seat, or slashed while this draw was sealed, backs
             // no other: such a seat is unbacked, and counts as absent.
@@ -187,6 +192,14 @@ contract MinerPool is IMinerPool, ReentrancyGuardTransient {
                 backed[i] = true;
             }
         }
+    }
+
+    /// @inheritdoc IMinerPool
+    function close() external onlyCompetition {
+        if (sealedTarget[msg.sender] == 0) revert DrawNotSealed(msg.sender);
+        delete sealedTarget[msg.sender];
+        delete drawnFor[msg.sender];
+        openSeals -= 1;
     }
 
     /// @inheritdoc IMinerPool
@@ -230,10 +243,11 @@ contract MinerPool is IMinerPool, ReentrancyGuardTransient {
     /// @notice The jury `draw` would pick with this seed from the tree as it is now (for
     ///         simulations: it locks nothing).
     function preview(bytes32 seed, uint256 seats) external view returns (address[] memory) {
-        if (seats == 0 || seats > type(uint16).max) revert SeatsInvalid(seats);
+        if (seats == 0 || seats > type(uint16).max) revert DrawSeatsInvalid(seats);
         uint256 total = totalUnits;
+        // More seats than units: some could never be backed.
         if (total < seats) revert PoolTooSmall(total, seats);
-        return _pick(seed, seats, total);
+        return _pick(seed, 0, seats, total);
     }
 
     /// @notice Blocks after its target within which a sealed draw must happen.
@@ -245,10 +259,14 @@ contract MinerPool is IMinerPool, ReentrancyGuardTransient {
     // Internals
     // ---------------------------------------------------------------------------------------
 
-    function _pick(bytes32 seed, uint256 seats, uint256 total) private view returns (address[] memory jurors) {
-        jurors = new address[](seats);
-        for (uint256 i = 0; i < seats; ++i) {
-            uint256 point = uint256(keccak256(abi.encode(seed, i))) % total;
+    function _pick(bytes32 seed, uint256 first, uint256 count, uint256 total)
+        private
+        view
+        returns (address[] memory jurors)
+    {
+        jurors = new address[](count);
+        for (uint256 i = 0; i < count; ++i) {
+            uint256 point = uint256(keccak256(abi.encode(seed, first + i))) % total;
             jurors[i] = _jurorAt[_find(point)];
         }
     }

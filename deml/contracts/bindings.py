@@ -219,6 +219,20 @@ class MinerPool(_Binding):
     def draw_window(self) -> int:
         return int(self._call("drawWindow"))
 
+    def drawn_for(self, competition: str) -> int:
+        """Seats drawn so far under a competition's open seal."""
+        return int(self._call("drawnFor", to_checksum_address(competition)))
+
+    def juror_count(self) -> int:
+        return int(self._call("jurorCount"))
+
+    def juror_at(self, index: int) -> str:
+        """The miner at tree position `index` (from 1)."""
+        return str(self._call("jurorAt", index))
+
+    def is_competition(self, address: str) -> bool:
+        return bool(self._call("isCompetition", to_checksum_address(address)))
+
     def locked_for(self, competition: str, account: str) -> int:
         return int(
             self._call("lockedFor", to_checksum_address(competition), to_checksum_address(account))
@@ -360,9 +374,11 @@ class Competition(_Binding):
         return self._send("revealTestKey", key, sender=sender)
 
     def draw_jury(self, *, sender: LocalAccount) -> bool:
-        """Seal the jury's draw, or (once the sealed block is out) draw it; True if drawn."""
-        receipt = self._send("drawJury", sender=sender)
-        return bool(self.contract.events.JuryDrawn().process_receipt(receipt, errors=DISCARD))
+        """Seal the jury's draw, or (once the sealed block is out) draw its next batch of seats;
+        return whether the jury is complete."""
+        r = self.summary().round
+        self._send("drawJury", sender=sender)
+        return self.round(r).drawn
 
     def commit_vote(self, vote: bytes, salt: bytes, *, sender: LocalAccount) -> TxReceipt:
         """Commit the hash of `vote` (a score vector's vote hash, or HOST_FAULT) under `salt`."""

@@ -25,31 +25,37 @@ DRAWABLE = (Phase.REVEAL, Phase.KEY, Phase.VOTE_COMMIT, Phase.REVOTE)
 
 def draw_jury_if_due(comp: Competition, caller: LocalAccount) -> bool:
     """Draw the current vote's jury if it is due: seal the draw, then (two blocks later) draw
-    it and earn the draw bounty. On a dev chain the blocks are mined here; elsewhere the next
-    run draws. Return whether the jury is drawn."""
+    it, a batch of seats per call, each earning its part of the draw bounty. On a dev chain the
+    blocks are mined here; elsewhere the next run draws. Return whether the jury is drawn."""
     summary = comp.summary()
     if comp.round(summary.round).drawn:
         return True
-    if comp.phase() not in DRAWABLE or summary.submissions == 0:
+    sealed = comp.pool().sealed_target(comp.address) != 0
+    if not sealed and (comp.phase() not in DRAWABLE or summary.submissions == 0):
         return False
-    pool = comp.pool()
-    target = pool.sealed_target(comp.address)
-    block = comp.chain.w3.eth.block_number
-    if target and block > target + pool.draw_window():
-        pool.expire_seal(comp.address, sender=caller)  # its block hash is gone: seal again
-        target = 0
     try:
-        if not target:
-            comp.draw_jury(sender=caller)  # seals
-            target = pool.sealed_target(comp.address)
-        if comp.chain.dev:
-            while comp.chain.w3.eth.block_number <= target:
-                comp.chain.mine()
-        elif comp.chain.w3.eth.block_number <= target:
-            return False
-        return comp.draw_jury(sender=caller)
+        return _draw(comp, caller)
     except custom_error_class("NoDrawDue"):
         return True  # another caller drew it first
+
+
+def _draw(comp: Competition, caller: LocalAccount) -> bool:
+    pool = comp.pool()
+    target = pool.sealed_target(comp.address)
+    if target and comp.chain.w3.eth.block_number > target + pool.draw_window():
+        pool.expire_seal(comp.address, sender=caller)  # its block hash is gone: seal again
+        target = 0
+    if not target:
+        comp.draw_jury(sender=caller)  # seals
+        target = pool.sealed_target(comp.address)
+    if comp.chain.dev:
+        while comp.chain.w3.eth.block_number <= target:
+            comp.chain.mine()
+    elif comp.chain.w3.eth.block_number <= target:
+        return False
+    while not comp.draw_jury(sender=caller):
+        pass  # the next batch of seats
+    return True
 
 
 def settle_tally_if_due(comp: Competition, caller: LocalAccount) -> int:
@@ -66,12 +72,16 @@ def settle_tally_if_due(comp: Competition, caller: LocalAccount) -> int:
 
 
 def finalize(comp: Competition, caller: LocalAccount) -> bool:
-    """Finalize once the clock and the votes allow it; return whether it is final."""
+    """Finalize once the clock and the votes allow it; return whether it is final. A draw left
+    sealed (say, nothing was revealed after all) is drawn first: the contract will not end
+    with one open, since bond changes wait for it."""
     phase = comp.phase()
     if phase == Phase.FINALIZED:
         return True
     if phase != Phase.SETTLE:
         return False
+    if comp.pool().sealed_target(comp.address):
+        _draw(comp, caller)
     try:
         comp.finalize(sender=caller)
     except custom_error_class("SettlementTooEarly"):

@@ -325,12 +325,14 @@ def test_dissent_proven_in_a_tally_burns_the_dissenters_seats_and_pay(
 
     game.to_disputes_end()
     game.finalize()
-    # The dissenter's seats earn nothing: the jury's amount is shared by the other seats.
-    earning = 7 - jury[dissenter]
+    # The dissenter's seats earn nothing, and their share is burned, not shared: proving a
+    # dissent pays nobody (the per-seat pay is the same as without the proof).
     winner_amount, jury_amount = winner_split(PRIZE, 3 * FEE)
     final = comp.finalizations()[0]
     assert (final.outcome, final.winner_id) == (Outcome.WINNER, 1)
-    assert (final.per_seat, final.burned) == (jury_amount // earning, jury_amount % earning)
+    per_seat = jury_amount // 7
+    assert final.per_seat == per_seat
+    assert final.burned == jury_amount % 7 + per_seat * jury[dissenter]
     bonded = {j: pool.juror(j).units for j in jury}
     paid = settle_and_claim(game, everyone(chain))
     assert paid == owed(

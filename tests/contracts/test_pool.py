@@ -440,7 +440,7 @@ def test_the_draw_is_weighted_by_bonded_units(chain: Chain, host: LocalAccount) 
     assert set(counts) == set(expected)
     chi2 = sum((counts[a] - e) ** 2 / e for a, e in expected.items())
     assert chi2 < 16.27
-    with raises("SeatsInvalid"):
+    with raises("DrawSeatsInvalid"):
         pool.preview(bytes(32), 0)
     with raises("PoolTooSmall") as caught:
         pool.preview(bytes(32), 101)  # more seats than units: some could never be backed

@@ -163,13 +163,16 @@ class Game:
     def draw(self, caller: LocalAccount | None = None) -> dict[str, int]:
         """Seal and draw the current vote's jury; return juror -> backed seats."""
         caller = caller or self.chain.accounts[9]
-        if not self.competition.draw_jury(sender=caller):
-            # The draw reads the hash of the sealed block: mine past it (a call is estimated
-            # against the latest block, which must be past the target too).
-            target = self.competition.pool().sealed_target(self.competition.address)
-            while self.chain.w3.eth.block_number <= target:
-                self.chain.mine()
-            assert self.competition.draw_jury(sender=caller)
+        pool = self.competition.pool()
+        if not pool.sealed_target(self.competition.address):
+            self.competition.draw_jury(sender=caller)  # seals
+        # The draw reads the hash of the sealed block: mine past it (a call is estimated
+        # against the latest block, which must be past the target too).
+        target = pool.sealed_target(self.competition.address)
+        while self.chain.w3.eth.block_number <= target:
+            self.chain.mine()
+        while not self.competition.draw_jury(sender=caller):
+            pass  # the next batch of seats
         return self.jury()
 
     def jury(self) -> dict[str, int]:

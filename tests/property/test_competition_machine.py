@@ -279,7 +279,8 @@ class Vote:
     """One round: its jury and what happened to it, as the model sees it."""
 
     seats: int
-    drawn: bool = False
+    drawn: bool = False  # every seat drawn
+    seats_drawn: int = 0
     jury: dict[str, int] = field(default_factory=dict)  # juror -> backed seats
     commit_deadline: int = 0
     reveal_deadline: int = 0
@@ -319,10 +320,10 @@ class CompetitionMachine(RuleBasedStateMachine):
         self.key_revealed = False
         self.votes: dict[int, Vote] = {}
         self.round = 1
-        self.draws = 0
         self.sealed = False
         self.finalized: dict[str, Any] | None = None
         self.published: set[int] = set()  # positions of the winning vector published
+        self.published_once = False  # whether the honest player published it
         self.paid_in = 0
         self.paid_out = 0
         self.burned = 0
@@ -424,8 +425,10 @@ class CompetitionMachine(RuleBasedStateMachine):
             elif name == "Claimed":
                 self.paid_out += ev["amount"]
                 self.claimed[ev["account"]] += ev["amount"]
-            elif name == "JurorSettled":
+            elif name == "JurorSettled":  # its pay is credited without a Credited event
                 self.check_juror(ev)
+                self.credited[ev["juror"]] += ev["reward"]
+                self.credited_for[(ev["juror"], "jury")] += ev["reward"]
         return events
 
     def salt(self) -> bytes:
@@ -500,7 +503,7 @@ class CompetitionMachine(RuleBasedStateMachine):
             self.key_revealed = True
 
     def draw_as(self, who: LocalAccount) -> bool:
-        """One drawJury call (it seals or draws); whether it drew."""
+        """One drawJury call: it seals, or draws a batch of seats; whether the jury is whole."""
         events = self.send(who, "drawJury")
         if events is None:
             return False
@@ -511,13 +514,22 @@ class CompetitionMachine(RuleBasedStateMachine):
             return False
         (ev,) = drawn
         r = ev["round"]
-        assert r == self.round and not self.votes[r].drawn and self.sealed
-        self.sealed = False
-        self.draws += 1
         vote = self.votes[r]
-        assert len(ev["jurors"]) == vote.seats
+        assert r == self.round and not vote.drawn and self.sealed
+        first = vote.seats_drawn
+        vote.seats_drawn += len(ev["jurors"])
+        assert 0 < len(ev["jurors"]) <= 16 and vote.seats_drawn <= vote.seats
+        # The draw bounty is paid per seat drawn, the last batch taking the remainder.
+        bounty = self.params.draw_bounty
+        paid = bounty * vote.seats_drawn // vote.seats - bounty * first // vote.seats
+        credits = [e for n, e in events if n == "Credited" and e["reason"] == "draw"]
+        assert sum(e["amount"] for e in credits) == paid
+        assert all(e["account"] == who.address for e in credits)
         for juror, backed in zip(ev["jurors"], ev["backed"], strict=True):
             vote.jury[juror] = vote.jury.get(juror, 0) + int(backed)
+        if vote.seats_drawn < vote.seats:
+            return False
+        self.sealed = False
         drawn_round = Round(*self.view("round", r)[0])
         vote.drawn = True
         vote.commit_deadline = drawn_round.commit_deadline
@@ -527,12 +539,25 @@ class CompetitionMachine(RuleBasedStateMachine):
         return True
 
     def full_draw(self) -> bool:
-        """Seal if needed, let the sealed block pass, draw."""
+        """Seal if needed, let the sealed block pass, draw every batch; whether it is whole."""
         if not self.sealed:
             self.draw_as(self.world.anyone)
         if self.sealed:
             self.mine(3)
-        return self.draw_as(self.world.anyone)
+        vote = self.votes[self.round]
+        while True:
+            before = vote.seats_drawn
+            if self.draw_as(self.world.anyone):
+                return True
+            if vote.seats_drawn == before:
+                return False  # refused: a draw that cannot happen
+
+    def expire_seal(self) -> None:
+        """Let a seal that cannot be drawn expire (its block leaves the hash window)."""
+        window = self.view("drawWindow", pool=True)[0]
+        self.mine(window + 3)
+        if self.send(self.world.anyone, "expireSeal", self.address, pool=True) is not None:
+            self.sealed = False
 
     def ballot_for(self, juror: str, behaviour: str) -> tuple[bytes, ScoreTree | None] | None:
         ids = self.revealed_ids()
@@ -692,10 +717,13 @@ class CompetitionMachine(RuleBasedStateMachine):
         if self.finalized is not None:
             return
         if now < p.submit_deadline:
-            if len(self.subs) >= self.plan.entries:
+            before = len(self.subs)
+            for who in w.players[:3] * p.max_submissions:
+                wanted = len(self.subs) < self.plan.entries
+                if wanted and self.now() < p.submit_deadline - 1:
+                    self.commit_as(who, b"honest %d" % len(self.subs))
+            if len(self.subs) == before:  # nothing more to commit (or nobody may)
                 self.travel(p.submit_deadline)
-            while len(self.subs) < self.plan.entries and self.now() < p.submit_deadline - 1:
-                self.commit_as(w.players[len(self.subs) % 3], b"honest %d" % len(self.subs))
             return
         if now < p.reveal_deadline:
             pending = [s for s, sub in sorted(self.subs.items()) if not sub.revealed]
@@ -705,6 +733,10 @@ class CompetitionMachine(RuleBasedStateMachine):
                 self.full_draw()
             for sid in pending if self.plan.reveal else []:
                 self.reveal_as(sid)
+            return
+        if self.sealed:  # a draw sealed (by anyone): finalize waits until it is drawn
+            if not self.full_draw():
+                self.expire_seal()
             return
         if not self.revealed_ids() or not self.key_revealed:
             if self.revealed_ids() and now < p.key_deadline and self.plan.key:
@@ -741,7 +773,8 @@ class CompetitionMachine(RuleBasedStateMachine):
             return
         if self.root_decided(self.round):
             tree = self.leader_tree()
-            if self.plan.publish and tree is not None and not self.published:
+            if self.plan.publish and tree is not None and not self.published_once:
+                self.published_once = True
                 self.publish_scores_as(w.anyone, tree.depth, 0)  # the whole vector at once
             elif not self.finalize_as():
                 self.travel(now + STEP)
@@ -958,15 +991,17 @@ class CompetitionMachine(RuleBasedStateMachine):
 
     # -- the model of the outcome -------------------------------------------------------------
 
-    def earning_seats(self, outcome: Outcome) -> int:
+    def earning_seats(self, outcome: Outcome) -> tuple[int, int]:
+        """The seats the jury's amount is divided by, and of those the ones whose share is
+        burned (proven dissenters: proving a dissent must pay nobody)."""
         vote = self.votes[self.round]
         if outcome == Outcome.KEY_WITHHELD:
-            return sum(self.votes[1].jury.values())
+            return sum(self.votes[1].jury.values()), 0
         if self.root_decided(self.round):
-            return vote.seats_for()[vote.majority()]  # type: ignore[index]
-        return sum(
-            vote.jury[j] for j, b in vote.ballots.items() if self.complete(b) and not b.dissent
-        )
+            return vote.seats_for()[vote.majority()], 0  # type: ignore[index]
+        complete = [j for j, b in vote.ballots.items() if self.complete(b)]
+        dissent = [j for j in complete if vote.ballots[j].dissent]
+        return sum(vote.jury[j] for j in complete), sum(vote.jury[j] for j in dissent)
 
     def complete(self, ballot: Ballot) -> bool:
         """A revealed vector every leaf of which was added to the tally."""
@@ -1003,7 +1038,7 @@ class CompetitionMachine(RuleBasedStateMachine):
         outcome = self.expected_outcome()
         assert Outcome(f["outcome"]) == outcome
         fees = p.entry_fee * sum(self.commits.values())
-        earning = self.earning_seats(outcome)
+        earning, unpaid = self.earning_seats(outcome)
         winner_amount, jury, per_reveal, burned = 0, 0, 0, 0
         if outcome == Outcome.WINNER:
             cap = self.prize * (BPS - p.winner_bps) // p.winner_bps
@@ -1029,7 +1064,7 @@ class CompetitionMachine(RuleBasedStateMachine):
             burned += jury
         elif jury:
             per_seat = jury // earning
-            burned += jury % earning
+            burned += jury % earning + per_seat * unpaid
         if outcome in (Outcome.HOST_FAULT, Outcome.KEY_WITHHELD):
             burned += p.host_bond
         assert (
@@ -1039,7 +1074,7 @@ class CompetitionMachine(RuleBasedStateMachine):
             f["prizePerReveal"],
             f["burned"],
         ) == (winner_amount, jury, per_seat, per_reveal, burned)
-        self.earning = earning
+        self.paid_seats = earning - unpaid
 
     def juror_outcome(self, r: int, juror: str) -> tuple[int, int, int]:
         """(kept, burned, reward) of a juror's backed seats in round r, by the model."""
@@ -1089,7 +1124,8 @@ class CompetitionMachine(RuleBasedStateMachine):
                 amount += p.host_bond
             if outcome == Outcome.NO_ENTRIES:
                 amount += self.prize
-            amount += p.draw_bounty * (2 - self.draws)
+            drawn = sum(v for (_, reason), v in self.credited_for.items() if reason == "draw")
+            amount += 2 * p.draw_bounty - drawn
             if not self.publishable():
                 amount += p.publish_bounty
         return amount
@@ -1131,7 +1167,7 @@ class CompetitionMachine(RuleBasedStateMachine):
                 if self.votes[r].jury.get(a):
                     assert a in self.votes[r].juror_settled
         jury_pay = sum(v for (_, reason), v in self.credited_for.items() if reason == "jury")
-        assert jury_pay == self.finalized["perSeat"] * self.earning
+        assert jury_pay == self.finalized["perSeat"] * self.paid_seats
         self.check_pool()
         OUTCOMES[Outcome(self.finalized["outcome"]).label] += 1
 
