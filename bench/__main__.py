@@ -1,4 +1,4 @@
-"""`python -m bench gas|codec|scoring`: the benchmarks without the `deml` command."""
+"""`python -m bench gas|codec|scoring|readme`: the benchmarks without the `deml` command."""
 
 from bench.cli import bench_app
 

@@ -1,4 +1,5 @@
-"""`deml bench …` (or `python -m bench …`): the benchmarks, writing bench/results/*.json.
+"""`deml bench …` (or `python -m bench …`): the benchmarks, writing bench/results/*.json
+and regenerating the README's tables from them.
 
 Mounted on `deml` through the `deml.commands` entry point (`register`).
 """
@@ -33,6 +34,7 @@ def codec_command(
 
     results = bench_codec.run(seed=seed)
     bench_codec.write(results, output)
+    _refresh_readme(output, RESULTS / "codec.json")
     columns = ("model", "params", "seed bytes", "zlib", "best codec", "bytes", "of seed", "Δ acc")
     table = Table(*columns)
     for model in results["models"]:
@@ -95,6 +97,7 @@ def gas_command(
 
     report = bench_gas.measure(progress=lambda step: out.print(f"[dim]{step}…[/dim]"))
     bench_gas.write(report, output)
+    _refresh_readme(output, RESULTS / "gas.json")
     table = Table("operation", "gas")
     for name, value in report["operations"].items():
         table.add_row(name, f"{value:,}")
@@ -140,6 +143,25 @@ def gas_command(
     if missed:
         raise DemlError("gas targets missed: " + "; ".join(missed))
     out.print("every gas target is met")
+
+
+@bench_app.command("readme")
+def readme_command() -> None:
+    """Regenerate the README's benchmark tables from bench/results/*.json."""
+    from bench import readme
+
+    changed = readme.update()
+    out.print(
+        f"{readme.README}: " + ("tables regenerated" if changed else "tables already current")
+    )
+
+
+def _refresh_readme(output: Path, default: Path) -> None:
+    """After a benchmark wrote its default JSON, bring the README's tables in line with it."""
+    if output.resolve() != default.resolve():
+        out.print("[dim]README tables left alone: results went elsewhere than bench/results/[/dim]")
+        return
+    readme_command()
 
 
 def register(app: typer.Typer) -> None:
