@@ -159,7 +159,9 @@ def score_command(
     with Sandbox(limits, spares=0) as sandbox:  # one model: nothing to keep warm
         result = sandbox.score(payload, x, y, model_spec, batch_size=batch_size or BATCH_SIZE)
     if as_json:
-        out.print_json(json.dumps(result.__dict__))
+        # The bitmap (which samples it got right) as hex: what the jury's score tree commits to.
+        shown = {**result.__dict__, "accuracy": result.accuracy, "bitmap": result.bitmap.hex()}
+        out.print_json(json.dumps(shown))
         return
     line = f"{result.correct}/{result.total} correct ({100 * result.accuracy:.2f}%)"
     out.print(line + (f"; scored 0 because {result.error}" if result.error else ""))

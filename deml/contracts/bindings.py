@@ -470,7 +470,7 @@ class Competition(_Binding):
         return self._events(ModelRevealed, from_block, to_block, {"id": submission_id})
 
     def juries(self, *, from_block: int = 0, to_block: Block = "latest") -> list[JuryDrawn]:
-        """JuryDrawn events: the first vote's jury, then the re-vote's, if any."""
+        """JuryDrawn events, one per batch of seats (`types.whole_juries` joins a vote's)."""
         return self._events(JuryDrawn, from_block, to_block)
 
     def vote_commits(

@@ -271,13 +271,34 @@ class ModelRevealed:
 
 @dataclass(frozen=True)
 class JuryDrawn:
-    """A vote's jury: one juror per seat, and whether its seat is backed by a locked unit."""
+    """One batch of a vote's jury (drawJury seats at most 16 per call): one juror per seat,
+    and whether its seat is backed by a locked unit. `whole_juries` joins a vote's batches."""
 
     round: int
     jurors: list[str]
     backed: list[bool]
     commit_deadline: int
     log: Log
+
+
+def whole_juries(batches: Sequence[JuryDrawn]) -> list[JuryDrawn]:
+    """One JuryDrawn per vote, its batches joined in draw order (the first batch's log, the
+    last batch's deadline): a juror drawn in two batches is one juror with its seats summed."""
+    rounds: dict[int, JuryDrawn] = {}
+    for batch in batches:
+        joined = rounds.get(batch.round)
+        rounds[batch.round] = (
+            batch
+            if joined is None
+            else JuryDrawn(
+                round=batch.round,
+                jurors=[*joined.jurors, *batch.jurors],
+                backed=[*joined.backed, *batch.backed],
+                commit_deadline=batch.commit_deadline,
+                log=joined.log,
+            )
+        )
+    return list(rounds.values())
 
 
 @dataclass(frozen=True)

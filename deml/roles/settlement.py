@@ -11,7 +11,7 @@ from __future__ import annotations
 from eth_account.signers.local import LocalAccount
 
 from deml.contracts.bindings import Competition
-from deml.contracts.types import Phase, VoteState
+from deml.contracts.types import Phase, VoteState, whole_juries
 from deml.exceptions import custom_error_class
 
 # Ids settled per call: a submission no vector covered costs about 28k gas (bench/gas.py),
@@ -97,7 +97,7 @@ def settle_jurors(comp: Competition, caller: LocalAccount) -> int:
     if comp.phase() != Phase.FINALIZED:
         return 0
     settled = 0
-    for drawn in comp.juries():
+    for drawn in whole_juries(comp.juries()):
         pending = [
             juror
             for juror in dict.fromkeys(drawn.jurors)

@@ -260,7 +260,7 @@ def jurors(source: Source, summary: Summary | None = None) -> list[JurorEntry]:
     votes = {(v.round, v.juror): v.vote for v in source.vote_reveals()}
     settled = {(s.round, s.juror): s for s in source.juror_settlements()}
     entries = []
-    for drawn in source.juries():
+    for drawn in types.whole_juries(source.juries()):
         round_ = source.round(drawn.round)
         for juror in dict.fromkeys(drawn.jurors):
             seat = source.seat(drawn.round, juror)

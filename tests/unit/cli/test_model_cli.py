@@ -65,6 +65,10 @@ def test_pack_inspect_and_score_a_model(files: dict[str, Path]) -> None:
     )
     assert result["error"] is None and result["total"] == 450
     assert abs(result["correct"] - native) <= 2  # lossy codec within half a point
+    # Which samples it got right, one bit each: as many set bits as correct answers.
+    bitmap = bytes.fromhex(result["bitmap"])
+    assert len(bitmap) == (450 + 7) // 8
+    assert sum(bin(b).count("1") for b in bitmap) == result["correct"]
 
 
 def test_pack_refuses_a_pickled_checkpoint(files: dict[str, Path], tmp_path: Path) -> None:

@@ -354,7 +354,8 @@ def test_a_tally_scores_what_a_majority_of_seats_agree_on(
     client: TestClient, rollback: World
 ) -> None:
     # One model that honest machines score differently: every root differs, so no root wins,
-    # and the tally validates submission 1 (all seats agree) and scores submission 2 zero.
+    # and the tally validates submission 1 (all seats agree); submission 2 has no majority: it
+    # scores zero and is not ranked, and the board says why.
     world = rollback
     game = create_game(world.chain, world.factory, world.host, seats=SEATS)
     game.know(world.miners)
@@ -378,7 +379,7 @@ def test_a_tally_scores_what_a_majority_of_seats_agree_on(
     board = by_id(view_of(client, game))
     assert [(board[i]["rank"], board[i]["score"], board[i]["scored_by"]) for i in (1, 2)] == [
         (1, 300, "tally"),
-        (2, 0, "tally"),
+        (None, 0, "no majority"),
     ]
     settled = game.competition.submission_settlements()
     assert board[1]["scored_at"] == block_time(world, settled[0].log.block_number)
