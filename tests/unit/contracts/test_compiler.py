@@ -31,7 +31,12 @@ def test_committed_artifacts_are_current() -> None:
 
 def test_the_package_ships_the_runtime_contracts_and_no_fixture() -> None:
     assert artifacts.names() == (
-        "Competition", "CompetitionFactory", "ICompetition", "IMinerPool", "MinerPool", "ScoreTree"
+        "Competition",
+        "CompetitionFactory",
+        "ICompetition",
+        "IMinerPool",
+        "MinerPool",
+        "ScoreTree",
     )
     with pytest.raises(ArtifactError, match="no artifact for contract 'Probe'"):
         artifacts.load("Probe")
