@@ -46,7 +46,9 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# The demo plays on the factory of the local dev chain: deployed once (a no-op after).
 demo: setup
+	$(DEML) contracts deploy
 	$(DEML) demo
 
 # The import contracts (pyproject.toml, [tool.importlinter]) first: seconds, and a broken

@@ -51,3 +51,11 @@ def replacing_dir(out: Path) -> Iterator[Path]:
             os.replace(tmp, out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def tail(path: Path, lines: int = 15) -> str:
+    """The last `lines` lines of a log, for an error message ("(no log)" when unreadable)."""
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"

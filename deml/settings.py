@@ -102,6 +102,9 @@ class Settings(BaseSettings):
     factory: str | None = Field(None, description="CompetitionFactory address (overrides records)")
     mlflow_tracking_uri: str | None = Field(None, description="default: sqlite in state_dir")
     prefect_home: Path | None = Field(None, description="default: <state_dir>/prefect")
+    prefect_port: int = Field(
+        4200, ge=1, le=65535, description="port of the machine's Prefect server (`deml prefect`)"
+    )
     scoring_workers: PositiveInt | None = Field(
         None, description="models a miner scores at a time; default: one per core"
     )

@@ -19,9 +19,10 @@ from deml.chain.localnode import connect
 from deml.cli.context import out, settings
 from deml.cli.status import print_report, read_report
 from deml.contracts import deployment
-from deml.exceptions import DevChainRequired, ToolchainError
+from deml.exceptions import DevChainRequired
 from deml.settings import Settings
 from flows import prefect_server
+from flows.cli_prefect import prefect_app, prepare_prefect, run_flow
 
 host_app = typer.Typer(
     help="Host a competition: publish a dataset, fund a prize.", no_args_is_help=True
@@ -33,25 +34,6 @@ mine_app = typer.Typer(
 
 Account = Annotated[int, typer.Option(help="Which configured signer (dev accounts: 0-9).", min=0)]
 Address = Annotated[str, typer.Argument(help="The competition's address.")]
-
-
-def prepare_prefect(s: Settings) -> None:
-    """Point Prefect and MLflow at the state dir; must run before `prefect` is imported."""
-    home = s.resolved_prefect_home
-    home.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("PREFECT_HOME", str(home))
-    # No telemetry: these machines often have no route out, and users did not ask for it.
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    os.environ.setdefault("DO_NOT_TRACK", "1")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
-    for key, value in _settings_env(s).items():
-        os.environ.setdefault(key, value)
-
-
-def _settings_env(s: Settings) -> dict[str, str]:
-    """The CLI's overrides (e.g. --network), passed on to the flows through the environment."""
-    return {"DEML_NETWORK": s.network}
 
 
 # -- host --------------------------------------------------------------------------------------
@@ -87,7 +69,8 @@ def host_create(
         "seats": seats,
         "max_model_bytes": max_model_bytes,
     }
-    address = host_flow(
+    address = run_flow(
+        host_flow,
         account=account,
         project=str(project.resolve()),
         template={k: v for k, v in template.items() if v is not None},
@@ -103,7 +86,7 @@ def host_run(address: Address, account: Account = 0) -> None:
     prepare_prefect(settings())
     from flows.host import host_flow
 
-    host_flow(competition=address, account=account)
+    run_flow(host_flow, competition=address, account=account)
     print_report(read_report(address))
 
 
@@ -131,8 +114,14 @@ def compete_submit(
     prepare_prefect(settings())
     from flows.competitor import competitor_flow
 
-    ids = competitor_flow(
-        competition=address, account=account, models=model, epochs=epochs, seed=seed, codec=codec
+    ids = run_flow(
+        competitor_flow,
+        competition=address,
+        account=account,
+        models=model,
+        epochs=epochs,
+        seed=seed,
+        codec=codec,
     )
     out.print(
         f"committed submissions {ids}; in the reveal window, `deml compete run {address}`"
@@ -146,7 +135,7 @@ def compete_run(address: Address, account: Account = 1) -> None:
     prepare_prefect(settings())
     from flows.competitor import competitor_flow
 
-    competitor_flow(competition=address, account=account)
+    run_flow(competitor_flow, competition=address, account=account)
     print_report(read_report(address))
 
 
@@ -167,7 +156,7 @@ def mine_run(
     from flows.miner import miner_flow, with_dask
 
     flow = miner_flow if dask is None else with_dask(dask)
-    scored = flow(competition=competition, account=account)
+    scored = run_flow(flow, competition=competition, account=account)
     out.print(f"scored: {scored or 'nothing new'}")
 
 
@@ -176,15 +165,30 @@ def mine_serve(
     account: Account = 4,
     interval: Annotated[int, typer.Option(help="Seconds between runs.", min=5)] = 60,
 ) -> None:
-    """Serve the miner flow on an interval schedule (needs a Prefect server: `deml serve`)."""
-    prepare_prefect(settings())
+    """Serve the miner flow on an interval schedule, on this machine's Prefect server."""
+    _serve_miner(settings(), account, interval)
+
+
+def _serve_miner(s: Settings, account: int, interval: int) -> None:
+    """Serve the miner flow until Ctrl-C; its runs tagged with this process (`mark_crashed`)."""
+    # asyncio.run answers a first Ctrl-C by cancelling its main task, which Prefect's runner
+    # takes as "finish what is booked": it went on starting scheduled runs for 10 s or more.
+    # With a handler of our own asyncio leaves SIGINT alone, and Ctrl-C stops serving at once.
+    signal.signal(signal.SIGINT, _interrupt)
+    api = prepare_prefect(s)
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
     from flows.miner import miner_flow
 
-    if not os.environ.get("PREFECT_API_URL"):
-        raise ToolchainError(
-            "schedules need a Prefect server: start one with `deml serve` (it serves the miner too)"
+    out.print(f"serving the miner flow for account {account} every {interval} s (Ctrl-C to stop)")
+    # Prefect reads its settings once, at import: the environment alone may come too late.
+    with temporary_settings(updates={PREFECT_API_URL: api}):
+        miner_flow.serve(
+            name=f"miner-{account}",
+            interval=interval,
+            parameters={"account": account},
+            tags=prefect_server.tags_for_this_process(),
         )
-    miner_flow.serve(name=f"miner-{account}", interval=interval, parameters={"account": account})
 
 
 # -- demo and serve -------------------------------------------------------------------------
@@ -203,7 +207,7 @@ def demo(
     from flows.demo import demo_flow
 
     connect(s)  # starts anvil if needed, before Prefect's own start-up noise
-    summary = demo_flow(project=str(Path.cwd()), epochs=epochs)
+    summary = run_flow(demo_flow, project=str(Path.cwd()), epochs=epochs)
     print_report(summary)
     path = s.state_dir / "demo-summary.json"
     out.print(f"\nsummary: {path}   ({summary['duration_s']} s)")
@@ -213,7 +217,8 @@ def demo(
         f" .venv/bin/mlflow ui --backend-store-uri {s.resolved_mlflow_uri}"
     )
     out.print(
-        "  Prefect UI (flow runs, leaderboard artifact): .venv/bin/deml serve, then http://127.0.0.1:4200"
+        "  Prefect UI (flow runs, leaderboard artifact):"
+        f" {os.environ['PREFECT_API_URL'].removesuffix('/api')}"
     )
     out.print(
         f"  dashboard: .venv/bin/deml dashboard, then http://127.0.0.1:8000/competitions/{summary['competition']}"
@@ -221,35 +226,16 @@ def demo(
 
 
 def serve(
-    port: Annotated[int, typer.Option(help="Port of the Prefect server and its UI.")] = 4200,
+    port: Annotated[
+        int | None, typer.Option(help="Port of the Prefect server (default: prefect_port).")
+    ] = None,
     account: Account = 4,
     interval: Annotated[int, typer.Option(help="Seconds between miner runs.", min=5)] = 60,
 ) -> None:
-    """Start a local Prefect server (UI: every flow run) and serve the miner on a schedule.
-
-    Ctrl-C stops serving; the server keeps running."""
-    # asyncio.run answers a first Ctrl-C by cancelling its main task, which Prefect's runner
-    # takes as "finish what is booked": it went on starting scheduled runs for 10 s or more.
-    # With a handler of our own asyncio leaves SIGINT alone, and Ctrl-C stops serving at once.
-    signal.signal(signal.SIGINT, _interrupt)
-    s = settings()
-    prepare_prefect(s)
-    api = f"http://127.0.0.1:{port}/api"
-    started = prefect_server.ensure(s.resolved_prefect_home, port)
-    out.print(
-        f"Prefect server {'started' if started else 'running'}: UI at http://127.0.0.1:{port}"
-    )
-    os.environ["PREFECT_API_URL"] = api
-    from prefect.settings import PREFECT_API_URL, temporary_settings
-
-    from flows.miner import miner_flow
-
-    out.print(f"serving the miner flow for account {account} every {interval} s (Ctrl-C to stop)")
-    # Prefect reads its settings once, at import: the environment alone may come too late.
-    with temporary_settings(updates={PREFECT_API_URL: api}):
-        miner_flow.serve(
-            name=f"miner-{account}", interval=interval, parameters={"account": account}
-        )
+    """Serve the miner on a schedule, on this machine's Prefect server (started if none runs;
+    its UI shows every flow run). Ctrl-C stops serving; the server keeps running."""
+    s = settings() if port is None else settings(prefect_port=port)
+    _serve_miner(s, account, interval)
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -259,6 +245,7 @@ def _interrupt(signum: int, frame: object) -> None:
 def register(app: typer.Typer) -> None:
     """Mount the role commands on the root `deml` app (the `deml.commands` entry point)."""
     app.add_typer(host_app, name="host")
+    app.add_typer(prefect_app, name="prefect")
     app.add_typer(compete_app, name="compete")
     app.add_typer(mine_app, name="mine")
     app.command("demo")(demo)

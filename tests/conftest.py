@@ -13,6 +13,8 @@ from hypothesis import HealthCheck, settings
 from deml.chain import accounts
 from deml.chain.client import DEV_MNEMONIC, Chain
 from deml.chain.localnode import LocalNode, NodeInfo
+from deml.contracts import deployment
+from deml.settings import load_settings
 from tests.helpers.project import ROOT, free_port, make_project
 
 # Quick locally, deeper in CI (.ci/run sets HYPOTHESIS_PROFILE=ci), deepest on demand.
@@ -102,4 +104,7 @@ def role_env(
     monkeypatch.setenv("DEML_CONFIG_DIR", str(ROOT / "configs"))
     monkeypatch.setenv("DVC_NO_ANALYTICS", "1")
     monkeypatch.chdir(project)
+    # A factory of its own, as `deml contracts deploy` leaves it: no command deploys one.
+    settings = load_settings()
+    deployment.record(settings, deployment.deploy(Chain.from_settings(settings), settings).address)
     return project

@@ -21,6 +21,8 @@ from urllib.parse import urlparse
 import requests
 
 from deml import _paths
+from deml._fs import tail
+from deml._process import alive
 from deml.chain.client import Chain
 from deml.exceptions import ChainError, ChainUnreachable, ToolchainError
 from deml.settings import Settings
@@ -63,7 +65,7 @@ class LocalNode:
         if not self.record.is_file():
             return None
         info = NodeInfo(**json.loads(self.record.read_text()))
-        if _is_anvil(info.pid) and rpc_chain_id(info.url) is not None:
+        if alive(info.pid, b"anvil") and rpc_chain_id(info.url) is not None:
             return info
         self.record.unlink(missing_ok=True)
         return None
@@ -117,7 +119,7 @@ class LocalNode:
             if proc.poll() is not None or time.monotonic() > deadline:
                 proc.kill()
                 raise ToolchainError(
-                    f"anvil did not start; the end of {log_file}:\n{_tail(log_file)}"
+                    f"anvil did not start; the end of {log_file}:\n{tail(log_file)}"
                 )
             time.sleep(0.1)
         self.record.write_text(json.dumps(asdict(info), indent=2))
@@ -132,20 +134,28 @@ class LocalNode:
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
             _signal(info.pid, sig)
             deadline = time.monotonic() + STOP_TIMEOUT_S
-            while _is_anvil(info.pid) and time.monotonic() < deadline:
+            while alive(info.pid, b"anvil") and time.monotonic() < deadline:
                 time.sleep(0.05)
-            if not _is_anvil(info.pid):
+            if not alive(info.pid, b"anvil"):
                 break
         self.record.unlink(missing_ok=True)
         return info
 
 
 def connect(settings: Settings, *, autostart: bool = True) -> Chain:
-    """A Chain as the settings say, starting the local node first on a dev network."""
+    """A Chain as the settings say. On a dev network whose URL was not overridden, the local
+    node is started first if none answers; a URL the user chose (DEML_RPC_URL) names a node
+    that should be running, so one that does not answer is an error, never a new chain (a
+    flaky endpoint must not move a miner onto a chain of its own)."""
     network = settings.active_network
     assert network.rpc_url is not None  # checked when the settings loaded
-    if network.dev and autostart and rpc_chain_id(network.rpc_url) is None:
+    if rpc_chain_id(network.rpc_url) is None and network.dev and autostart:
         host, port = _local_address(network.rpc_url)
+        if settings.rpc_url is not None:
+            raise ChainUnreachable(
+                f"no chain answers at {network.rpc_url} (DEML_RPC_URL): start that node, or"
+                " unset DEML_RPC_URL to use this state dir's dev chain (`deml chain up`)"
+            )
         if host is None:
             raise ChainUnreachable(
                 f"no dev chain answers at {network.rpc_url}, and it is not local"
@@ -186,25 +196,6 @@ def _local_address(url: str) -> tuple[str | None, int]:
     return (parsed.hostname if parsed.hostname in ("127.0.0.1", "localhost") else None), port
 
 
-def _is_anvil(pid: int) -> bool:
-    """Whether `pid` is a live anvil process (not a zombie, not a reused pid)."""
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, os.WNOHANG)  # reap it if it is our own child that exited
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z" and b"anvil" in cmdline
-
-
 def _signal(pid: int, sig: int) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, sig)
-
-
-def _tail(path: Path, lines: int = 15) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"

@@ -32,6 +32,8 @@ class _Group(TyperGroup):
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
+        except typer.Exit as exc:  # not a click Exit in this Typer: an exit status, no error
+            ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             err.print("interrupted")
             ctx.exit(130)

@@ -1,18 +1,24 @@
-"""`deml contracts …`: build the artifacts from contracts/ and check they are current."""
+"""`deml contracts …`: build the artifacts from contracts/, check they are current, and deploy
+the factory (the only command that deploys anything)."""
 
 from __future__ import annotations
+
+from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from deml import artifacts
-from deml.cli.context import err, out
-from deml.contracts import compiler
+from deml.chain.localnode import connect
+from deml.cli.context import err, ether, out, settings
+from deml.contracts import compiler, deployment
 from deml.exceptions import DemlError
 
 EIP170_CODE_LIMIT = 24_576
 
-contracts_app = typer.Typer(help="Build and check the contract artifacts.", no_args_is_help=True)
+contracts_app = typer.Typer(
+    help="Build and check the contract artifacts; deploy the factory.", no_args_is_help=True
+)
 
 
 @contracts_app.command("build")
@@ -43,3 +49,41 @@ def contracts_check() -> None:
         err.print("artifacts are stale; run `deml contracts build`:\n  " + "\n  ".join(reasons))
         raise typer.Exit(1)
     out.print("artifacts are current")
+
+
+@contracts_app.command("deploy")
+def contracts_deploy(
+    account: Annotated[
+        int, typer.Option(help="Which configured signer pays (dev accounts: 0-9).", min=0)
+    ] = 0,
+    force: Annotated[
+        bool, typer.Option(help="Deploy a new factory even if one is recorded and live.")
+    ] = False,
+) -> None:
+    """Deploy a CompetitionFactory (with the Competition implementation and the miner pool)
+    with the network's factory terms, and record its address: in the state dir on a dev
+    network, in configs/deployments.yaml on others."""
+    s = settings()
+    chain = connect(s)
+    recorded = deployment.factory_address(s)
+    if recorded is not None and chain.w3.eth.get_code(recorded) and not force:
+        out.print(
+            f"a factory is already deployed on {s.network!r}: {recorded} (--force deploys another)"
+        )
+        return
+    signer = chain.signer(account)
+    terms = s.active_network.factory
+    out.print(f"deploying a CompetitionFactory on {s.network!r} from {signer.address}…")
+    deployed = deployment.deploy(chain, s, sender=signer)
+    path = deployment.record(s, deployed.address)
+    out.print(f"factory: [bold]{deployed.address}[/bold]   pool: {deployed.pool().address}")
+    out.print(
+        f"terms: seat stake {ether(terms.seat_stake_wei)}, at least {terms.min_seats} seats,"
+        f" phases of at least {terms.min_window_s} s,"
+        f" unbonding after {terms.unbonding_delay_s / 86_400:g} days"
+    )
+    out.print(f"recorded in {path}")
+    if s.factory is not None and s.factory != deployed.address:
+        err.print(
+            f"note: DEML_FACTORY={s.factory} still overrides the record; unset it to use this one"
+        )

@@ -1,8 +1,9 @@
 """Where the CompetitionFactory is deployed, per network: data, not code.
 
 Dev networks (a local anvil) keep the address in the state dir, next to the chain it lives
-on; real networks keep it in configs/deployments.yaml, committed with the project. On a dev
-chain the factory is deployed on first use, and again if the chain was reset.
+on; real networks keep it in configs/deployments.yaml, committed with the project. Only
+`deml contracts deploy` deploys: a command that finds no factory says so and names the fix,
+so that nobody deploys (and signs) by accident, say a miner pointed at the wrong chain.
 """
 
 from __future__ import annotations
@@ -10,12 +11,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
+from eth_account.signers.local import LocalAccount
 from eth_utils import is_checksum_address, to_checksum_address
 
 from deml import journal
+from deml._fs import write_atomic
 from deml.chain.client import Chain
 from deml.contracts.bindings import CompetitionFactory
-from deml.exceptions import SettingsError
+from deml.exceptions import FactoryMissing, SettingsError
 from deml.settings import Settings, config_dir
 
 DEPLOYMENTS_FILE = "deployments.yaml"
@@ -37,23 +40,25 @@ def factory_address(settings: Settings) -> str | None:
 
 
 def factory(chain: Chain, settings: Settings) -> CompetitionFactory:
-    """The network's factory; on a dev chain, deployed (and recorded) when missing."""
+    """The network's factory; a clear error when none is recorded or it has no code here."""
     address = factory_address(settings)
-    if address is not None and chain.w3.eth.get_code(address):
-        return CompetitionFactory(chain, address)
-    if settings.factory is not None:
-        raise SettingsError(f"DEML_FACTORY={settings.factory} has no code on this chain")
-    if not settings.active_network.dev:
-        raise SettingsError(
-            f"no CompetitionFactory recorded for network {settings.network!r}: add"
-            f" `{settings.network}: {{factory: 0x...}}` to {config_dir() / DEPLOYMENTS_FILE}"
+    fix = "deploy one with `deml contracts deploy`, or set DEML_FACTORY to the one in use"
+    if address is None:
+        raise FactoryMissing(
+            f"no CompetitionFactory is recorded for network {settings.network!r}: {fix}"
         )
-    deployed = deploy(chain, settings)
-    record(settings, deployed.address)
-    return deployed
+    if not chain.w3.eth.get_code(address):
+        where = "DEML_FACTORY" if settings.factory is not None else "the recorded factory"
+        raise FactoryMissing(
+            f"{where} {address} has no code on this chain (chain id {chain.chain_id}; a reset"
+            f" dev chain forgets its contracts): {fix}"
+        )
+    return CompetitionFactory(chain, address)
 
 
-def deploy(chain: Chain, settings: Settings) -> CompetitionFactory:
+def deploy(
+    chain: Chain, settings: Settings, sender: LocalAccount | None = None
+) -> CompetitionFactory:
     """Deploy a factory and its miner pool with the network's factory terms."""
     terms = settings.active_network.factory
     return CompetitionFactory.deploy(
@@ -63,12 +68,32 @@ def deploy(chain: Chain, settings: Settings) -> CompetitionFactory:
         min_units=terms.min_units,
         min_seats=terms.min_seats,
         min_window=terms.min_window_s,
+        sender=sender,
     )
 
 
-def record(settings: Settings, address: str) -> None:
-    """Remember the dev network's factory address (written atomically)."""
-    journal.save(_dev_record(settings), {"factory": to_checksum_address(address)})
+def record(settings: Settings, address: str) -> Path:
+    """Remember the network's factory address: in the state dir on a dev network, else in
+    configs/deployments.yaml (other networks' entries and comments kept); return the file."""
+    address = to_checksum_address(address)
+    if settings.active_network.dev:
+        path = _dev_record(settings)
+        journal.save(path, {"factory": address})
+        return path
+    path = config_dir() / DEPLOYMENTS_FILE
+    text = path.read_text() if path.is_file() else _DEPLOYMENTS_HEADER
+    entries = yaml.safe_load(text) or {}
+    if not isinstance(entries, dict):
+        raise SettingsError(f"{path}: expected a mapping of network names")
+    entries[settings.network] = {**(entries.get(settings.network) or {}), "factory": address}
+    header = "".join(line + "\n" for line in text.splitlines() if line.startswith("#"))
+    write_atomic(path, [(header + yaml.safe_dump(entries, sort_keys=True)).encode()])
+    return path
+
+
+_DEPLOYMENTS_HEADER = (
+    "# The CompetitionFactory of each public network, written by `deml contracts deploy`.\n"
+)
 
 
 def _dev_record(settings: Settings) -> Path:

@@ -480,7 +480,7 @@ class ReadModel:
             if address is None:
                 raise FactoryMissing(
                     "no CompetitionFactory is recorded for this network: pass --factory ADDRESS,"
-                    " or create a competition first (a dev chain deploys the factory then)"
+                    " or deploy one with `deml contracts deploy`"
                 )
             self._factory = CompetitionFactory(self.chain, checked_address(address))
         factory = self._factory

@@ -43,23 +43,34 @@ def test_host_competitor_and_miner_play_a_competition(
         DVC_NO_ANALYTICS="1",
     )
 
-    def deml(role: str, *args: str) -> str:
+    def run(role: str, *args: str) -> subprocess.CompletedProcess[str]:
         state = tmp_path / role
         if not state.exists():
             state.mkdir()
             (state / "mlflow.db").write_bytes(migrated_db.read_bytes())
         env = {**base, "DEML_STATE_DIR": str(state)}
-        proc = subprocess.run(
+        return subprocess.run(
             [sys.executable, "-m", "deml.cli", *args],
             cwd=project, env=env, capture_output=True, text=True, timeout=600,
         )  # fmt: skip
+
+    def deml(role: str, *args: str) -> str:
+        proc = run(role, *args)
         assert proc.returncode == 0, f"deml {' '.join(args)}:\n{proc.stdout}\n{proc.stderr}"
         return proc.stdout
 
-    # The host's first command deploys the dev chain's factory (and its miner pool); the
-    # others are told where it is, as users on a shared chain are.
-    pool = deml("host", "pool", "status")
-    base["DEML_FACTORY"] = re.search(r"factory (0x[0-9a-fA-F]{40})", pool).group(1)
+    def deml_fails(role: str, *args: str) -> str:
+        proc = run(role, *args)
+        assert proc.returncode == 1, f"deml {' '.join(args)} did not fail:\n{proc.stdout}"
+        return proc.stderr
+
+    # Before anyone deploys it, no role does it by itself: each names the fix.
+    missing = deml_fails("miner", "mine", "run", "--account", "4")
+    assert "deml contracts deploy" in missing
+    # The host deploys the factory (and its miner pool); the others are told where it is, as
+    # users on a shared chain are.
+    deployed = deml("host", "contracts", "deploy")
+    base["DEML_FACTORY"] = re.search(r"factory: (0x[0-9a-fA-F]{40})", deployed).group(1)
     deml("miner", "mine", "run", "--account", "4")  # bonds in the pool: the jury comes from it
     created = deml("host", "host", "create", "--prize", "1", "--entry-fee", "0.01",
                    "--seats", "3")  # fmt: skip

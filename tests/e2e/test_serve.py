@@ -26,6 +26,11 @@ def test_serve_runs_the_miner_on_its_interval(tmp_path: Path, anvil_node: NodeIn
         # The server's scheduler looks for due runs every 60 s by default.
         PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS="2",
     )
+    # The miner works for the factory deployed on the chain (no command deploys it by itself).
+    subprocess.run(
+        [sys.executable, "-m", "deml.cli", "contracts", "deploy"],
+        cwd=tmp_path, env=env, check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
     # Its output goes to a file: a pipe nobody reads fills up after enough runs, and then
     # `serve` blocks writing its log and never stops.
     log = tmp_path / "serve.log"
@@ -69,8 +74,12 @@ def test_serve_runs_the_miner_on_its_interval(tmp_path: Path, anvil_node: NodeIn
             "state": {"type": {"any_": ["RUNNING", "COMPLETED", "FAILED", "CRASHED"]}},
         }
         late = httpx.post(f"{api}/flow_runs/filter", json={"flow_runs": after}, timeout=10).json()
-        pid_file = tmp_path / "state" / "prefect" / "server.pid"
-        if pid_file.is_file():  # the server outlives `serve` on purpose; the test stops it
-            os.kill(int(pid_file.read_text()), signal.SIGTERM)
+        # The server outlives `serve` on purpose; the test stops it as a user would.
+        down = subprocess.run(
+            [sys.executable, "-m", "deml.cli", "prefect", "down"],
+            cwd=tmp_path, env={**env, "DEML_PREFECT_PORT": str(port)},
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
     assert stopped, f"`deml serve` ignored Ctrl-C for 30 s:\n{log.read_text()[-3000:]}"
     assert late == [], "flow runs started after Ctrl-C"
+    assert "Prefect server stopped" in down.stdout, down.stdout + down.stderr

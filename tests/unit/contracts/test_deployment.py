@@ -1,4 +1,4 @@
-"""The factory address is data per network: deployed on first use on a dev chain."""
+"""The factory address is data per network, and only `deml contracts deploy` deploys."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 from deml.chain.client import Chain
 from deml.contracts import deployment
-from deml.exceptions import SettingsError
+from deml.exceptions import FactoryMissing, SettingsError
 from deml.settings import load_settings
 from tests.helpers.project import ROOT
 
@@ -23,23 +23,60 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("DEML_STATE_DIR", str(tmp_path / "state"))
 
 
-def test_dev_chain_deploys_once_and_remembers() -> None:
+def test_no_command_deploys_by_itself() -> None:
     chain = Chain.in_process()
     settings = load_settings()
+    nonce = chain.w3.eth.get_transaction_count(chain.accounts[0].address)
+    with pytest.raises(FactoryMissing, match="deml contracts deploy"):
+        deployment.factory(chain, settings)
+    assert chain.w3.eth.get_transaction_count(chain.accounts[0].address) == nonce  # nothing sent
     assert deployment.factory_address(settings) is None
-    first = deployment.factory(chain, settings)
-    assert deployment.factory_address(settings) == first.address
-    assert deployment.factory(chain, settings).address == first.address
 
 
-def test_reset_dev_chain_gets_a_new_factory() -> None:
+def test_a_deployed_factory_is_recorded_and_found_again() -> None:
+    chain = Chain.in_process()
     settings = load_settings()
-    old = deployment.factory(Chain.in_process(), settings)
-    fresh_chain = Chain.in_process()
-    fresh_chain.transfer(fresh_chain.accounts[1].address, 1)  # another nonce: another address
-    new = deployment.factory(fresh_chain, settings)
-    assert new.address != old.address
-    assert fresh_chain.w3.eth.get_code(new.address)
+    deployed = deployment.deploy(chain, settings, sender=chain.accounts[3])
+    path = deployment.record(settings, deployed.address)
+    assert path.is_relative_to(settings.state_dir)  # a dev chain's record is local state
+    assert deployment.factory(chain, settings).address == deployed.address
+    assert deployed.pool().seat_stake() == settings.active_network.factory.seat_stake_wei
+
+
+def test_a_reset_dev_chain_is_told_to_deploy_again() -> None:
+    settings = load_settings()
+    old = Chain.in_process()
+    deployment.record(settings, deployment.deploy(old, settings).address)
+    fresh = Chain.in_process()
+    fresh.transfer(fresh.accounts[1].address, 1)  # another nonce: the old address has no code
+    with pytest.raises(FactoryMissing, match="has no code on this chain"):
+        deployment.factory(fresh, settings)
+
+
+def test_deploying_on_a_real_network_writes_deployments_yaml(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    configs = tmp_path / "configs"
+    configs.mkdir()
+    for name in ("deml.yaml", "networks.yaml", "deployments.yaml"):
+        (configs / name).write_text((ROOT / "configs" / name).read_text())
+    (configs / "deployments.yaml").write_text(
+        (configs / "deployments.yaml").read_text()
+        + 'holesky:\n  factory: "0x5FbDB2315678afecb367f032d93F642f64180aa3"\n'
+    )
+    monkeypatch.setenv("DEML_CONFIG_DIR", str(configs))
+    monkeypatch.setenv("DEML_NETWORK", "sepolia")
+    monkeypatch.setenv("DEML_RPC_URL", "https://rpc.example")
+    settings = load_settings()
+    address = "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512"
+    assert deployment.record(settings, address.lower()) == configs / "deployments.yaml"
+    assert deployment.factory_address(settings) == address
+    text = (configs / "deployments.yaml").read_text()
+    assert text.startswith("# CompetitionFactory addresses of real networks")  # comments kept
+    monkeypatch.setenv("DEML_NETWORK", "holesky")
+    assert (
+        deployment.factory_address(load_settings()) == "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+    )
 
 
 def test_real_network_reads_configs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -1,0 +1,123 @@
+"""`deml prefect up|down|status`: the machine's Prefect server, and how commands reach it.
+
+Every role command calls `prepare_prefect` before it imports Prefect: the command then talks
+to `PREFECT_API_URL` when set (a remote server, Prefect Cloud), else to this machine's server,
+started on first use and kept (`flows/prefect_server.py` says why).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import typer
+
+from deml.cli.context import err, out, settings
+from deml.exceptions import ToolchainError
+from deml.settings import Settings
+from flows import prefect_server
+
+prefect_app = typer.Typer(
+    help="The machine's Prefect server, shared by every role command and `deml serve`.",
+    no_args_is_help=True,
+)
+T = TypeVar("T")
+
+
+def prepare_prefect(s: Settings) -> str:
+    """Point Prefect and MLflow at the state dir and Prefect at its server (this machine's,
+    started if none answers, unless PREFECT_API_URL names another); mark the runs of dead
+    processes crashed. Must run before `prefect` is imported; returns the API URL."""
+    home = s.resolved_prefect_home
+    home.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("PREFECT_HOME", str(home))
+    # No telemetry: these machines often have no route out, and users did not ask for it.
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
+    # The CLI's overrides (e.g. --network), passed on to the flows through the environment.
+    os.environ.setdefault("DEML_NETWORK", s.network)
+    url = os.environ.get("PREFECT_API_URL") or _already_configured()
+    if url:
+        if prefect_server.is_local(url) and not prefect_server.healthy(url):
+            raise ToolchainError(
+                f"no Prefect server answers at {url} (PREFECT_API_URL): start it, or unset"
+                " PREFECT_API_URL to use this machine's (`deml prefect up`)"
+            )
+    else:
+        server = prefect_server.ManagedServer(home, s.prefect_port)
+        if server.status() is None and not server.foreign():
+            err.print(f"starting this machine's Prefect server on port {s.prefect_port}…")
+        url, started = server.start()
+        if started:
+            err.print(
+                f"Prefect server started: {url[: -len('/api')]} (`deml prefect down` stops it)"
+            )
+        os.environ["PREFECT_API_URL"] = url
+    for name in prefect_server.mark_crashed():
+        err.print(f"flow run {name!r} marked crashed: its process had ended without reporting")
+    return url
+
+
+def run_flow(flow: Callable[..., T], **parameters: Any) -> T:
+    """Run a flow in this process, its run tagged with this host and pid (`mark_crashed`)."""
+    from prefect import tags
+
+    with tags(*prefect_server.tags_for_this_process()):
+        return flow(**parameters)
+
+
+def _already_configured() -> str | None:
+    """The API URL of a Prefect this process imported and configured already (a test
+    harness, an embedding program); None when Prefect is not imported yet."""
+    if "prefect" not in sys.modules:
+        return None
+    from prefect.settings import PREFECT_API_URL
+
+    return PREFECT_API_URL.value() or None
+
+
+@prefect_app.command("up")
+def prefect_up() -> None:
+    """Start this machine's Prefect server (if none answers) and keep it running."""
+    s = settings()
+    server = prefect_server.ManagedServer(s.resolved_prefect_home, s.prefect_port)
+    url, started = server.start()
+    ui = url.removesuffix("/api")
+    out.print(f"Prefect server {'started' if started else 'already running'}: UI at {ui}")
+
+
+@prefect_app.command("down")
+def prefect_down() -> None:
+    """Stop the Prefect server that this state dir started."""
+    s = settings()
+    stopped = prefect_server.ManagedServer(s.resolved_prefect_home, s.prefect_port).stop()
+    out.print(
+        "no Prefect server was running" if stopped is None else f"stopped (pid {stopped.pid})"
+    )
+
+
+@prefect_app.command("status")
+def prefect_status() -> None:
+    """Which Prefect server the role commands use, and whether it answers."""
+    s = settings()
+    if url := os.environ.get("PREFECT_API_URL"):
+        state = "answers" if prefect_server.healthy(url) else "does not answer"
+        out.print(f"PREFECT_API_URL: {url} ({state})")
+        return
+    server = prefect_server.ManagedServer(s.resolved_prefect_home, s.prefect_port)
+    if (info := server.status()) is not None:
+        out.print(f"running: {info.api_url} (pid {info.pid}, started here; log {info.log_file})")
+    elif server.foreign():
+        out.print(
+            f"running: {prefect_server.api_url(s.prefect_port)} (started from another state dir)"
+        )
+    else:
+        out.print(
+            "not running (the first role command, or `deml prefect up`, starts it on port"
+            f" {s.prefect_port})"
+        )
+        raise typer.Exit(3)
