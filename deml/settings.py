@@ -10,7 +10,7 @@ import os
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from eth_utils import is_checksum_address
 from pydantic import (
@@ -26,6 +26,7 @@ from pydantic import (
 )
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     YamlConfigSettingsSource,
@@ -99,6 +100,11 @@ class Settings(BaseSettings):
     keystore_password: SecretStr | None = Field(None, description="password of the keystore")
     ipfs_backend: Literal["local", "kubo"] = Field("local", description="content storage")
     ipfs_api_url: str = Field("http://127.0.0.1:5001", description="kubo RPC API address")
+    # NoDecode: from the environment it is a comma-separated list, not JSON.
+    ipfs_gateways: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="trustless gateways to read content from when the store lacks it, in order",
+    )
     factory: str | None = Field(None, description="CompetitionFactory address (overrides records)")
     mlflow_tracking_uri: str | None = Field(None, description="default: sqlite in state_dir")
     prefect_home: Path | None = Field(None, description="default: <state_dir>/prefect")
@@ -133,6 +139,15 @@ class Settings(BaseSettings):
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         return _check_http_url(value)
+
+    @field_validator("ipfs_gateways", mode="before")
+    @classmethod
+    def _gateway_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, list):
+            return [_check_http_url(str(url)).rstrip("/") for url in value]
+        return value
 
     @field_validator("factory")
     @classmethod

@@ -20,6 +20,7 @@ from deml.cli.context import out, settings
 from deml.cli.status import print_report, read_report
 from deml.contracts import deployment
 from deml.exceptions import DevChainRequired
+from deml.roles.terms import load_template
 from deml.settings import Settings
 from flows import prefect_server
 from flows.cli_prefect import prefect_app, prepare_prefect, run_flow
@@ -39,9 +40,18 @@ Address = Annotated[str, typer.Argument(help="The competition's address.")]
 # -- host --------------------------------------------------------------------------------------
 
 
+Duration = Annotated[
+    str | None, typer.Option(help="How long the phase stays open: 90, 45s, 10m, 6h, 1d, 1h30m.")
+]
+
+
 @host_app.command("create")
 def host_create(
     account: Account = 0,
+    terms: Annotated[
+        Path | None,
+        typer.Option(help="A YAML file of terms over configs/competition.yaml (any of its keys)."),
+    ] = None,
     prize: Annotated[Decimal | None, typer.Option(help="Prize in ether.")] = None,
     entry_fee: Annotated[Decimal | None, typer.Option(help="Buy-in per submission, ether.")] = None,
     bond: Annotated[
@@ -51,29 +61,48 @@ def host_create(
         int | None, typer.Option(help="Jury seats of the first vote (odd).", min=1)
     ] = None,
     max_model_bytes: Annotated[int | None, typer.Option(help="Cap on a payload.", min=1)] = None,
+    submit: Duration = None,
+    reveal: Duration = None,
+    key: Duration = None,
+    vote_commit: Duration = None,
+    vote_reveal: Duration = None,
+    tally: Duration = None,
     project: Annotated[Path, typer.Option(help="Folder with dvc.yaml and params.yaml.")] = Path(
         "."
     ),
 ) -> None:
     """Prepare (DVC) and publish the dataset, then create and fund a competition.
 
-    Terms come from configs/competition.yaml; the options override them."""
+    Terms: configs/competition.yaml, then --terms FILE over it, then the options. The phases
+    follow each other: submit, reveal (models), key (the test key), vote-commit,
+    vote-reveal, and tally (only if no vote wins)."""
     s = settings()
+    phases = {
+        "submit": submit,
+        "reveal": reveal,
+        "key": key,
+        "vote_commit": vote_commit,
+        "vote_reveal": vote_reveal,
+        "tally": tally,
+    }
+    # Checked here, before DVC and the chain: a typo costs nothing.
+    template = load_template(
+        terms,
+        prize_eth=prize,
+        entry_fee_eth=entry_fee,
+        host_bond_eth=bond,
+        seats=seats,
+        max_model_bytes=max_model_bytes,
+        durations={phase: value for phase, value in phases.items() if value is not None},
+    )
     prepare_prefect(s)
     from flows.host import host_flow
 
-    template = {
-        "prize_eth": prize,
-        "entry_fee_eth": entry_fee,
-        "host_bond_eth": bond,
-        "seats": seats,
-        "max_model_bytes": max_model_bytes,
-    }
     address = run_flow(
         host_flow,
         account=account,
         project=str(project.resolve()),
-        template={k: v for k, v in template.items() if v is not None},
+        template=template.model_dump(mode="json"),
     )
     out.print(f"competition created: [bold]{address}[/bold]")
     out.print(f"factory: {deployment.factory_address(s)} (others on this chain: DEML_FACTORY)")

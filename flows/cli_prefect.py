@@ -38,6 +38,8 @@ def prepare_prefect(s: Settings) -> str:
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
+    # The chain client logs every transaction it sends (hash, block, gas): into the run logs.
+    os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "deml")
     # The CLI's overrides (e.g. --network), passed on to the flows through the environment.
     os.environ.setdefault("DEML_NETWORK", s.network)
     url = os.environ.get("PREFECT_API_URL") or _already_configured()

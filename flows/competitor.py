@@ -31,11 +31,14 @@ def competitor_flow(
             ids.append(competitor.submit(competition, account, packed, trained["run_id"]))
             size = len(packed["payload"])
             print(f"{model}: submission {ids[-1]}, {size:,} bytes ({packed['codec']})")
-    revealed = competitor.reveal(competition, account)
+    reveals = competitor.reveal(competition, account)
+    revealed = reveals["revealed"]
     # The reveal has landed: a tracking store that fails now must not fail the run.
     recorded = competitor.record_reveals(competition, account, revealed, return_state=True)
     if recorded.is_failed():
         print(f"revealed {revealed}, but MLflow did not record it: {recorded.message}")
+    if reveals["lost"]:
+        competitor.record_lost(reveals["lost"])
     competitor.record_verified(competition, account)
     settlement.claim(competition, account)
     return ids

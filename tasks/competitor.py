@@ -90,12 +90,32 @@ def entries_count(address: str, account: int) -> int:
 
 
 @task(cache_policy=NO_CACHE, **RETRIES)
-def reveal(address: str, account: int) -> list[int]:
-    """Reveal every committed submission while the reveal window is open; return the ids."""
+def reveal(address: str, account: int) -> dict[str, Any]:
+    """Reveal every committed submission while the reveal window is open; say what was sent,
+    what waits and what was lost. Returns the revealed ids and the lost entries' MLflow runs."""
     settings, chain = session()
     who = chain.signer(account)
     entries = competitor.Entries(settings.state_dir, address, who.address)
-    return competitor.reveal_due(competition(chain, address), who, entries)
+    report = competitor.reveal_due(competition(chain, address), who, entries)
+    for submission_id, tx in report.revealed:
+        print(f"revealed submission {submission_id} (tx {tx})")
+    if report.waiting:
+        print(f"nothing to reveal yet: {report.waiting}")
+    for entry in report.lost:
+        print(f"lost: {entry.lost}")
+    return {
+        "revealed": [submission_id for submission_id, _ in report.revealed],
+        "lost": {entry.run_id: entry.lost for entry in report.lost if entry.run_id},
+    }
+
+
+@task(cache_policy=NO_CACHE)
+def record_lost(lost: dict[str, str]) -> None:
+    """End the MLflow run of each lost submission as FAILED, with the reason."""
+    settings, _ = session()
+    tracking.configure(settings.resolved_mlflow_uri)
+    for run_id, reason in lost.items():
+        tracking.fail_run(run_id, reason)
 
 
 @task(cache_policy=NO_CACHE, **RETRIES)

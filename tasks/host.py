@@ -36,7 +36,7 @@ def publish_dataset(project: str) -> str:
 def create_competition(
     manifest: dict[str, Any], manifest_cid: str, account: int, template: dict[str, Any]
 ) -> str:
-    """Create and fund the competition (terms: configs/competition.yaml + `template`)."""
+    """Create and fund the competition (terms: configs/competition.yaml, `template` over it)."""
     settings, chain = session()
     key = host.load_test_key(settings.state_dir, manifest["name"], manifest["version"])
     terms = load_template(**template)
@@ -57,5 +57,5 @@ def reveal_key(address: str, account: int) -> bool:
     """Reveal the test key if submissions have closed; return whether it is public."""
     settings, chain = session()
     hosted = host.load(settings.state_dir, address)
-    key = host.load_test_key(settings.state_dir, hosted.dataset, hosted.version)
+    key = host.competition_key(settings.state_dir, hosted)
     return host.reveal_key_if_due(competition(chain, address), key, chain.signer(account))

@@ -7,6 +7,7 @@ always signed locally and sent raw, so no node ever holds a key.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -35,6 +36,9 @@ from deml.exceptions import (
     TransactionTimeout,
     WrongChain,
 )
+
+# Every transaction sent, with its hash: Prefect shows this logger in the task logs.
+log = logging.getLogger("deml.chain")
 
 DEV_MNEMONIC = "test test test test test test test test test test test junk"
 DEV_BALANCE_WEI = 10_000 * 10**18  # what anvil gives each dev account
@@ -221,7 +225,7 @@ class Chain:
                 "chainId": self.chain_id,
             }
         )
-        return self.send_signed(tx, sender)
+        return self.send_signed(tx, sender, what=getattr(fn, "fn_name", None) or "deploy")
 
     def transfer(self, to: str, value: int, sender: LocalAccount | None = None) -> TxReceipt:
         """Send plain ether."""
@@ -235,10 +239,11 @@ class Chain:
         }
         tx["gas"] = self._estimate_raw(tx)
         tx.update(self._fees())
-        return self.send_signed(tx, sender)
+        return self.send_signed(tx, sender, what="transfer")
 
-    def send_signed(self, tx: TxParams, sender: LocalAccount) -> TxReceipt:
-        """Sign `tx` locally, send it raw and wait for a successful receipt."""
+    def send_signed(self, tx: TxParams, sender: LocalAccount, *, what: str = "tx") -> TxReceipt:
+        """Sign `tx` locally, send it raw and wait for a successful receipt; log what was
+        sent (`what`: the function called), its hash and its gas, on the `deml.chain` logger."""
         if "maxFeePerGas" not in tx and "gasPrice" not in tx:
             tx.update(self._fees())
         signed = sender.sign_transaction(dict(tx))
@@ -248,9 +253,14 @@ class Chain:
             raise self._as_revert(exc) from None
         except Web3RPCError as exc:
             raise TransactionError(f"the node refused the transaction: {exc}") from None
+        log.info("sending %s from %s: tx %s", what, sender.address, tx_hash.to_0x_hex())
         receipt = self._wait_for_receipt(tx_hash)
         if receipt["status"] != 1:
             raise self._failure(tx, receipt)
+        log.info(
+            "%s landed in block %d (gas %s): tx %s",
+            what, receipt["blockNumber"], f"{receipt['gasUsed']:,}", tx_hash.to_0x_hex(),
+        )  # fmt: skip
         return receipt
 
     # -- dev chains: time and snapshots ----------------------------------------------------

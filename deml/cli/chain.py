@@ -57,12 +57,14 @@ def chain_status() -> None:
     s = settings()
     net = s.active_network
     info = LocalNode(s.state_dir).status()
-    if info:
-        out.print(f"local anvil: {info.url} (pid {info.pid}), state file {info.state_file}")
-    elif net.dev:
-        out.print("local anvil: not running (start it with `deml chain up`)")
     assert net.rpc_url is not None
     chain_id = rpc_chain_id(net.rpc_url, timeout_s=5)
+    if info:
+        out.print(f"local anvil: {info.url} (pid {info.pid}), state file {info.state_file}")
+    elif net.dev and chain_id is None:
+        out.print("local anvil: not running (start it with `deml chain up`)")
+    elif net.dev:
+        out.print("local anvil: none started from this state dir; the node below answers")
     if chain_id is None:
         raise ChainUnreachable(f"no chain answers at {net.rpc_url}")
     chain = connect(s, autostart=False)

@@ -8,7 +8,6 @@ global, so a command group module needs nothing from the root app.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import click
@@ -43,11 +42,6 @@ def current() -> CliContext:
 def settings(**overrides: Any) -> Settings:
     """The settings the running command works with."""
     return current().settings(**overrides)
-
-
-def when(timestamp: int) -> str:
-    """A block time as people read it (UTC)."""
-    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def ether(wei: int) -> str:

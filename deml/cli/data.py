@@ -12,13 +12,15 @@ from rich.table import Table
 from deml._fs import atomic_writer
 from deml.cli.context import err, out, settings
 from deml.dataset import crypto, datapackage, pipeline
+from deml.exceptions import DemlError
 from deml.storage import storage_from_settings, unixfs
 from deml.storage.base import DEFAULT_MAX_SIZE, Storage
 from deml.storage.gateway import GatewayStore
 
 data_app = typer.Typer(help="Prepare, publish and fetch datasets.", no_args_is_help=True)
 ipfs_app = typer.Typer(
-    help="Content storage by IPFS CID (local store or kubo).", no_args_is_help=True
+    help="Content storage by IPFS CID (local store or kubo), and a gateway serving it.",
+    no_args_is_help=True,
 )
 
 
@@ -159,3 +161,30 @@ def ipfs_import(
         roots = _storage().import_car(stream)
     for root in roots:
         out.print(str(root))
+
+
+@ipfs_app.command("serve")
+def ipfs_serve(
+    host: Annotated[
+        str, typer.Option(help="Address to listen on (0.0.0.0: every interface).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8080,
+) -> None:
+    """Serve the local store as a trustless gateway (GET /ipfs/CID?format=car|raw): other
+    machines read its datasets with `ipfs_gateways` set to this address."""
+    import uvicorn
+
+    from deml.storage.gateway_server import app
+    from deml.storage.local import LocalStore
+
+    s = settings()
+    if s.ipfs_backend != "local":
+        raise DemlError(
+            "`deml ipfs serve` serves the local store; a kubo node serves its own gateway"
+        )
+    store = LocalStore(s.state_dir / "ipfs")
+    out.print(
+        f"serving {store.root} as a trustless gateway at http://{host}:{port}/ipfs/CID"
+        " (Ctrl-C stops)"
+    )
+    uvicorn.run(app(store), host=host, port=port, log_level="warning")

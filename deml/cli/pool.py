@@ -6,9 +6,10 @@ from typing import Annotated
 
 import typer
 
+from deml._clock import local_time
 from deml.chain.client import Chain
 from deml.chain.localnode import connect
-from deml.cli.context import ether, out, settings, when
+from deml.cli.context import ether, out, settings
 from deml.contracts import deployment
 from deml.contracts.bindings import MinerPool
 
@@ -44,7 +45,7 @@ def pool_status(account: Account = 4) -> None:
     out.print(
         f"{who.address}: {j.units} units bonded ({j.locked} locked in juries, {j.free} free),"
         f" {j.pending_units} waiting for a draw to finish, {j.unbonding} unbonding"
-        + (f" (withdrawable {when(j.unbond_at)})" if j.unbonding else "")
+        + (f" (withdrawable {local_time(j.unbond_at)})" if j.unbonding else "")
     )
 
 
@@ -63,7 +64,9 @@ def pool_unbond(units: Units, account: Account = 4) -> None:
     pool, chain = _pool()
     who = chain.signer(account)
     pool.request_unbond(units, sender=who)
-    out.print(f"unbonding {units} units; withdrawable {when(pool.juror(who.address).unbond_at)}")
+    out.print(
+        f"unbonding {units} units; withdrawable {local_time(pool.juror(who.address).unbond_at)}"
+    )
 
 
 @pool_app.command("withdraw")

@@ -9,8 +9,9 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from deml._clock import deadline, local_time
 from deml.chain.localnode import connect
-from deml.cli.context import ether, out, settings, when
+from deml.cli.context import ether, out, settings
 from deml.contracts.bindings import Competition
 from deml.roles import settlement, standing
 from deml.settings import config_dir
@@ -72,8 +73,9 @@ def show_config() -> None:
 
 def read_report(address: str) -> dict[str, Any]:
     """The standing of the competition at `address` on the configured chain, as JSON data."""
-    comp = Competition(connect(settings()), address)
-    return standing.report(comp, comp.balance())
+    chain = connect(settings())
+    comp = Competition(chain, address)
+    return standing.report(comp, comp.balance(), chain.timestamp())
 
 
 def print_report(r: dict[str, Any]) -> None:
@@ -82,8 +84,11 @@ def print_report(r: dict[str, Any]) -> None:
         f"competition {r['competition']}: phase [bold]{r['phase']}[/bold], outcome {r['outcome']}"
         + (f", vote {r['round']} (the re-vote)" if r["round"] == 2 else "")
     )
-    deadlines = ", ".join(f"{phase} ends {when(at)}" for phase, at in r["deadlines"].items())
-    out.print(f"deadlines: {deadlines}")
+    now = r.get("chain_time")
+    out.print("deadlines:")
+    for phase, at in r["deadlines"].items():
+        shown = deadline(at, now) if now is not None else local_time(at)
+        out.print(f"  {phase:<12} ends {shown}")
     size = r["test_set_size"]
     board = Table(
         "id", "owner", "status", "correct", f"of {size}", "scored by", title="leaderboard"
@@ -99,6 +104,12 @@ def print_report(r: dict[str, Any]) -> None:
             row["scored_by"] or "-",
         )
     out.print(board)
+    unrevealed = [row["id"] for row in r["leaderboard"] if row["status"] == "committed"]
+    if unrevealed:
+        if r["phase"] in ("submit", "reveal"):
+            out.print(f"committed, not revealed yet: submissions {unrevealed}")
+        else:
+            out.print(f"never revealed (buy-ins forfeited): submissions {unrevealed}")
     if r["votes"]:
         votes = Table("vote", "round", "says", "seats", "majority", title="votes")
         for vote in r["votes"]:

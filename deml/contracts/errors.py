@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
+from deml._clock import deadline
 from deml.exceptions import ContractCustomError
 
 
@@ -15,31 +14,24 @@ def readable(err: ContractCustomError) -> ContractCustomError:
     return err
 
 
-def _when(timestamp: int, now: int) -> str:
-    at = datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    delta = timestamp - now
-    span = f"{abs(delta) // 3600}h {abs(delta) % 3600 // 60}m {abs(delta) % 60}s"
-    return f"{at} ({'in ' + span if delta > 0 else span + ' ago'})"
-
-
 _HINTS = {
-    "CommitTooLate": lambda a: f"submissions closed at {_when(a['deadline'], a['now'])}",
-    "RevealTooEarly": lambda a: f"the reveal window opens at {_when(a['opensAt'], a['now'])}",
-    "RevealTooLate": lambda a: f"the reveal window closed at {_when(a['deadline'], a['now'])}",
+    "CommitTooLate": lambda a: f"submissions closed at {deadline(a['deadline'], a['now'])}",
+    "RevealTooEarly": lambda a: f"the reveal window opens at {deadline(a['opensAt'], a['now'])}",
+    "RevealTooLate": lambda a: f"the reveal window closed at {deadline(a['deadline'], a['now'])}",
     "KeyTooEarly": lambda a: (
         f"the key may be revealed only once models can no longer be, from"
-        f" {_when(a['opensAt'], a['now'])}"
+        f" {deadline(a['opensAt'], a['now'])}"
     ),
-    "KeyTooLate": lambda a: f"the key window closed at {_when(a['deadline'], a['now'])}",
-    "DrawTooEarly": lambda a: f"the jury is drawn from {_when(a['opensAt'], a['now'])}",
+    "KeyTooLate": lambda a: f"the key window closed at {deadline(a['deadline'], a['now'])}",
+    "DrawTooEarly": lambda a: f"the jury is drawn from {deadline(a['opensAt'], a['now'])}",
     "DrawBlockNotMined": lambda a: (
         f"the draw reads block {a['targetBlock']}'s hash; the chain is at {a['blockNumber']}"
     ),
-    "VoteCommitTooLate": lambda a: f"vote commits closed at {_when(a['deadline'], a['now'])}",
-    "VoteRevealTooEarly": lambda a: f"vote reveals open at {_when(a['opensAt'], a['now'])}",
-    "VoteRevealTooLate": lambda a: f"vote reveals closed at {_when(a['deadline'], a['now'])}",
-    "TallyClosed": lambda a: f"the tally closed at {_when(a['deadline'], a['now'])}",
-    "TallyStillOpen": lambda a: f"the tally closes at {_when(a['deadline'], a['now'])}",
+    "VoteCommitTooLate": lambda a: f"vote commits closed at {deadline(a['deadline'], a['now'])}",
+    "VoteRevealTooEarly": lambda a: f"vote reveals open at {deadline(a['opensAt'], a['now'])}",
+    "VoteRevealTooLate": lambda a: f"vote reveals closed at {deadline(a['deadline'], a['now'])}",
+    "TallyClosed": lambda a: f"the tally closed at {deadline(a['deadline'], a['now'])}",
+    "TallyStillOpen": lambda a: f"the tally closes at {deadline(a['deadline'], a['now'])}",
     "EntryFeeMismatch": lambda a: f"the entry fee is exactly {a['required']} wei, not {a['sent']}",
     "FundingMismatch": lambda a: (
         f"create needs exactly {a['required']} wei (prize, bond, bounties), not {a['sent']}"
@@ -65,7 +57,7 @@ _HINTS = {
         f"{a['openSeals']} jury draw(s) are sealed; bond changes wait until they are drawn"
     ),
     "WithdrawTooEarly": lambda a: (
-        f"the bond can be withdrawn from {_when(a['availableAt'], a['now'])}"
+        f"the bond can be withdrawn from {deadline(a['availableAt'], a['now'])}"
     ),
     "NotJuror": lambda a: f"{a['account']} holds no backed seat in vote {a['round']}",
     "ModelTooLarge": lambda a: f"the model is {a['size']:,} bytes; the cap is {a['limit']:,}",

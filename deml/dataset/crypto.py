@@ -94,7 +94,11 @@ def _check_key(key: bytes) -> None:
 
 
 class KeyStore:
-    """The host's dataset keys, one file per dataset version under `<state_dir>/keys/`."""
+    """The host's dataset keys: one per dataset version under `<state_dir>/keys/`, until a
+    competition is created on it; then it moves to `keys/competitions/<address>.key`, the
+    key of that competition alone. It is revealed on chain, so it must never encrypt another
+    competition's test split: the next `deml data prepare` on the same version finds no key,
+    makes a fresh one and encrypts the split again (new CIDs)."""
 
     def __init__(self, state_dir: Path) -> None:
         self.dir = Path(state_dir) / "keys"
@@ -112,6 +116,34 @@ class KeyStore:
                 " `deml data prepare` on the machine (and state dir) that packaged it"
             )
         return parse_key(path.read_text())
+
+    def competition_path(self, competition: str) -> Path:
+        """Where the key of the competition at `competition` is kept once it exists."""
+        return self.dir / "competitions" / f"{competition}.key"
+
+    def retire(self, name: str, version: str, competition: str) -> Path:
+        """Make the version's key the competition's own (idempotent); return its file."""
+        dest = self.competition_path(competition)
+        if dest.is_file():
+            return dest
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(dest.parent, 0o700)
+        os.replace(self.path(name, version), dest)
+        return dest
+
+    def load_competition(self, competition: str) -> bytes:
+        """The key of a competition this state dir created."""
+        path = self.competition_path(competition)
+        if not path.is_file():
+            raise KeyMissing(f"no key for competition {competition} at {path}")
+        return parse_key(path.read_text())
+
+    def backs(self, key: bytes) -> str | None:
+        """The competition this key already encrypts the test split of, or None."""
+        for path in sorted((self.dir / "competitions").glob("*.key")):
+            if parse_key(path.read_text()) == key:
+                return path.stem
+        return None
 
     def load_or_create(self, name: str, version: str) -> bytes:
         """The existing key of this version, else a fresh one, saved owner-only (0600)."""

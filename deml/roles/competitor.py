@@ -16,6 +16,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
 from deml import journal
+from deml._clock import relative
 from deml.contracts.bindings import Competition
 from deml.contracts.commitments import model_commitment, new_salt
 from deml.contracts.types import Phase, Status
@@ -90,6 +91,16 @@ class Entry:
     revealed: bool = False
     run_id: str | None = None  # the MLflow run that trained it, if tracked
     codec: str | None = None
+    lost: str | None = None  # why it can no longer be revealed, once that is certain
+
+
+@dataclass(frozen=True)
+class RevealReport:
+    """What one pass of `reveal_due` did, and what it could not do and why."""
+
+    revealed: list[tuple[int, str]]  # (submission id, reveal transaction hash)
+    lost: list[Entry]  # entries found lost on this pass (their `lost` says why)
+    waiting: str | None  # why nothing is due yet, when entries wait for the window
 
 
 class Entries:
@@ -167,21 +178,45 @@ def resume_commits(comp: Competition, who: LocalAccount, entries: Entries) -> li
     return found
 
 
-def reveal_due(comp: Competition, who: LocalAccount, entries: Entries) -> list[int]:
-    """Reveal every committed, unrevealed entry if the reveal window is open; return the ids."""
-    if comp.phase() != Phase.REVEAL:
-        return []
+def reveal_due(comp: Competition, who: LocalAccount, entries: Entries) -> RevealReport:
+    """Reveal every committed, unrevealed entry if the reveal window is open. Once it has
+    closed, an entry still unrevealed is lost (its buy-in forfeited): say so, once."""
+    phase = comp.phase()
+    params = comp.params()
+    now = comp.chain.timestamp()
+    if phase == Phase.SUBMIT:
+        waiting = [e for e in entries.all() if e.submission_id is not None and not e.revealed]
+        opens = f"the reveal window opens {relative(params.submit_deadline, now)}"
+        return RevealReport([], [], opens if waiting else None)
     resume_commits(comp, who, entries)
-    revealed = []
+    revealed: list[tuple[int, str]] = []
+    lost: list[Entry] = []
     for entry in entries.all():
-        if entry.submission_id is None or entry.revealed:
+        if entry.revealed or entry.lost:
             continue
-        if comp.submission(entry.submission_id).status == Status.COMMITTED:
+        if entry.submission_id is None:
+            lost.append(replace(entry, lost="its commit never landed before submissions closed"))
+        elif comp.submission(entry.submission_id).status != Status.COMMITTED:
+            entries.put(replace(entry, revealed=True))  # revealed by an earlier, lost answer
+        elif phase == Phase.REVEAL:
             payload = Path(entry.payload_file).read_bytes()
-            comp.reveal(entry.submission_id, payload, bytes.fromhex(entry.salt), sender=who)
-            revealed.append(entry.submission_id)
-        entries.put(replace(entry, revealed=True))
-    return revealed
+            receipt = comp.reveal(
+                entry.submission_id, payload, bytes.fromhex(entry.salt), sender=who
+            )
+            revealed.append((entry.submission_id, receipt["transactionHash"].to_0x_hex()))
+            entries.put(replace(entry, revealed=True))
+        else:
+            closed = relative(params.reveal_deadline, now)
+            lost.append(
+                replace(
+                    entry,
+                    lost=f"the reveal window closed {closed}: submission {entry.submission_id}"
+                    " forfeits its buy-in",
+                )
+            )
+    for entry in lost:
+        entries.put(entry)
+    return RevealReport(revealed, lost, None)
 
 
 def _committed_id(comp: Competition, commitment: bytes, who: LocalAccount) -> int | None:

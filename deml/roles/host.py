@@ -1,8 +1,10 @@
 """The host's part: create and fund a competition on a published dataset, reveal the key.
 
 The test-split key never leaves the host's state dir until the reveal: the contract gets only
-its hash. What the host created is recorded in `<state_dir>/host/`, so a later run (or
-another command) finds the competition and its key again.
+its hash. A key backs one competition only (it becomes public at the reveal): creating the
+competition makes the version's key that competition's own (`crypto.KeyStore.retire`), and a
+key that already backs one is refused. What the host created is recorded in
+`<state_dir>/host/`, so a later run (or another command) finds the competition and its key.
 """
 
 from __future__ import annotations
@@ -54,13 +56,20 @@ def create(
     """
     test_set_size = int(manifest["counts"]["test"])
     test_cid = manifest["files"]["test"]["cid"]
+    keys = crypto.KeyStore(state_dir)
     comp = _open_on(factory, host.address, manifest_cid)
     if comp is None:
+        if (used := keys.backs(key)) is not None:
+            raise HostError(
+                f"this test key already encrypts the test split of competition {used}, where it"
+                " is (or will be) public: run `deml data prepare` for a fresh key and split"
+            )
         params = template.to_params(factory.chain.timestamp(), key, test_set_size)
         comp = factory.create(params, manifest_cid, test_cid, prize=template.prize_wei, sender=host)
     hosted = Hosted(
         comp.address, manifest["name"], manifest["version"], manifest_cid, test_cid, test_set_size
     )
+    keys.retire(manifest["name"], manifest["version"], comp.address)
     journal.save(record_path(state_dir, comp.address), asdict(hosted))
     return comp
 
@@ -86,8 +95,13 @@ def load(state_dir: Path, competition: str) -> Hosted:
 
 
 def load_test_key(state_dir: Path, dataset: str, version: str) -> bytes:
-    """The test-split key of a dataset version, from the key store."""
+    """The key of a dataset version not yet used by a competition, from the key store."""
     return crypto.KeyStore(state_dir).load(dataset, version)
+
+
+def competition_key(state_dir: Path, hosted: Hosted) -> bytes:
+    """The key of a competition this host created."""
+    return crypto.KeyStore(state_dir).load_competition(hosted.competition)
 
 
 def reveal_key_if_due(comp: Competition, key: bytes, host: LocalAccount) -> bool:

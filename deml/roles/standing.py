@@ -357,9 +357,10 @@ def phase_deadline(phase: Phase, params: types.Params, round_: types.Round) -> i
     }[phase]
 
 
-def report(source: Source, balance: int) -> dict[str, Any]:
+def report(source: Source, balance: int, chain_time: int | None = None) -> dict[str, Any]:
     """One competition as JSON-ready data: what `deml status --json` prints and the demo
-    writes. `balance` is the wei the contract holds (0 once everyone has claimed)."""
+    writes. `balance` is the wei the contract holds (0 once everyone has claimed);
+    `chain_time`, the latest block's time, which the deadlines are counted from."""
     summary = source.summary()
     params = source.params()
     round_ = source.round(summary.round)
@@ -385,6 +386,7 @@ def report(source: Source, balance: int) -> dict[str, Any]:
         "slashed": now.slashed,
         "payouts": None if now.payouts is None else asdict(now.payouts),
         "balance": str(balance),
+        "chain_time": chain_time,
     }
 
 

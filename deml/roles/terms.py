@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -82,20 +83,63 @@ class CompetitionTemplate(BaseModel):
         )
 
 
+_UNITS = {"w": 604_800, "d": 86_400, "h": 3_600, "m": 60, "s": 1}
+_DURATION = re.compile(r"(\d+)([wdhms])")
+
+
+def parse_duration(text: str) -> int:
+    """Seconds in a duration as people write it: `90` (seconds), `45s`, `10m`, `6h`, `1d`,
+    `2w`, or parts together (`1h30m`). SettingsError for anything else."""
+    cleaned = text.strip().lower()
+    if cleaned.isdigit():
+        seconds = int(cleaned)
+    else:
+        parts = _DURATION.findall(cleaned)
+        if not parts or "".join(n + u for n, u in parts) != cleaned:
+            raise SettingsError(
+                f"not a duration: {text!r} (write e.g. 90, 45s, 10m, 6h, 1d or 1h30m)"
+            )
+        seconds = sum(int(n) * _UNITS[u] for n, u in parts)
+    if seconds <= 0:
+        raise SettingsError(f"a duration must be positive, got {text!r}")
+    return seconds
+
+
 def _wei(ether: Decimal) -> int:
     return int(ether * WEI_PER_ETH)
 
 
-def load_template(path: Path | None = None, **overrides: object) -> CompetitionTemplate:
-    """The template at `path` (default configs/competition.yaml) with `overrides` applied."""
-    path = path or config_dir() / "competition.yaml"
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise SettingsError(f"cannot read the competition template {path}: {exc}") from None
-    data.update({k: v for k, v in overrides.items() if v is not None})
+def load_template(terms: Path | None = None, **overrides: object) -> CompetitionTemplate:
+    """configs/competition.yaml, then the host's `terms` file over it (any subset of its
+    keys), then `overrides` (the command line's options). A duration may be written with
+    units (`1d`, `6h`), and `durations` replaces only the phases it names."""
+    data = _read(config_dir() / "competition.yaml")
+    layers = [_read(terms)] if terms is not None else []
+    layers.append({k: v for k, v in overrides.items() if v is not None})
+    for layer in layers:
+        durations = layer.pop("durations", None) or {}
+        data.update(layer)
+        if durations:
+            if not isinstance(durations, dict):
+                raise SettingsError(f"durations must be a mapping of phases, got {durations!r}")
+            data["durations"] = {**(data.get("durations") or {}), **durations}
+    if isinstance(data.get("durations"), dict):
+        data["durations"] = {
+            phase: parse_duration(str(value)) for phase, value in data["durations"].items()
+        }
+    where = terms or config_dir() / "competition.yaml"
     try:
         return CompetitionTemplate.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise SettingsError(f"invalid competition template {path}: {problems}") from None
+        raise SettingsError(f"invalid competition terms ({where}): {problems}") from None
+
+
+def _read(path: Path) -> dict:
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise SettingsError(f"cannot read the competition terms {path}: {exc}") from None
+    if not isinstance(data, dict):
+        raise SettingsError(f"{path}: competition terms must be a mapping of keys")
+    return data

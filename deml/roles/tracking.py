@@ -47,6 +47,7 @@ TAG_COMMIT_TX = "deml.commit_tx"
 TAG_REVEAL_TX = "deml.reveal_tx"
 TAG_PAYLOAD_HASH = "deml.payload_keccak256"
 TAG_STATUS = "deml.status"
+TAG_LOST = "deml.lost_reason"
 MAX_PARAM_CHARS = 6000  # MLflow's limit on a param value
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 
@@ -241,9 +242,12 @@ def log_verified(run_id: str, verified_correct: int, test_set_size: int) -> None
     _client().set_terminated(run_id, "FINISHED")
 
 
-def finish_run(run_id: str, status: str = "FINISHED") -> None:
-    """Mark a run ended (`FINISHED`, `FAILED` or `KILLED`); it still accepts later logs."""
-    _client().set_terminated(run_id, status)
+def fail_run(run_id: str, reason: str) -> None:
+    """End a run whose submission was lost as FAILED, the reason in its `deml.status` tag."""
+    client = _client()
+    client.set_tag(run_id, TAG_STATUS, "lost")
+    client.set_tag(run_id, TAG_LOST, reason)
+    client.set_terminated(run_id, "FAILED")
 
 
 def runs_for_competition(competition: str) -> list[dict[str, Any]]:

@@ -25,13 +25,18 @@ _MAX_VARINT_BYTES = 9
 
 def write_car(out: IO[bytes], roots: list[CID], blocks: Iterable[tuple[CID, bytes]]) -> int:
     """Write a CAR v1 of `blocks` under `roots`; return the bytes written."""
+    return sum(out.write(piece) for piece in car_pieces(roots, blocks))
+
+
+def car_pieces(roots: list[CID], blocks: Iterable[tuple[CID, bytes]]) -> Iterator[bytes]:
+    """A CAR v1 of `blocks` under `roots`, piece by piece, as `blocks` yields them (a
+    gateway streams it: a large DAG is never held in memory)."""
     header = dag_cbor.encode({"roots": list(roots), "version": CAR_VERSION})
-    written = out.write(varint.encode(len(header)) + header)
+    yield varint.encode(len(header)) + header
     for cid, block in blocks:
         raw = bytes(cid)
-        written += out.write(varint.encode(len(raw) + len(block)) + raw)
-        written += out.write(block)
-    return written
+        yield varint.encode(len(raw) + len(block)) + raw
+        yield block
 
 
 def read_car(stream: IO[bytes]) -> tuple[list[CID], Iterator[tuple[CID, bytes]]]:

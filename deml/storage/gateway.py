@@ -50,6 +50,36 @@ class GatewayStore(Storage):
             _, sections = car.read_car(_CappedReader(answer.raw, budget))
             return dict(sections)
 
+    def copy_dag(self, root: CID, into: Storage, *, max_size: int = DEFAULT_MAX_SIZE) -> int:
+        """Store the DAG under `root` in `into` from one CAR, streamed, each block verified by
+        `into.put_block`; the root goes last, so a store that holds the root holds it all.
+        Return the blocks stored."""
+        budget = max_size + max_size // 16 + MAX_BLOCK_SIZE
+        answer = self._request(root, "car", "application/vnd.ipld.car", {"dag-scope": "all"})
+        held: bytes | None = None
+        count = 0
+        with answer:
+            _, sections = car.read_car(_CappedReader(answer.raw, budget))
+            for cid, block in sections:
+                if cid == root:
+                    held = block
+                else:
+                    into.put_block(cid, block)
+                count += 1
+        if held is None:
+            raise BlockNotFound(f"the gateway's CAR for {root} lacks its root block")
+        # The root goes in only once every block under it is in: a store holding a root
+        # holds its whole DAG (what `has` means). A CAR cut short fails here.
+        root_block = held
+
+        def fetch(cid: CID) -> bytes:
+            return root_block if cid == root else into.get_block(cid)
+
+        for _ in unixfs.walk_blocks(root, fetch, budget):
+            pass
+        into.put_block(root, held)
+        return count
+
     def get_block(self, cid: CID) -> bytes:
         with self._request(cid, "raw", "application/vnd.ipld.raw", {}) as answer:
             block = read_capped(answer, MAX_BLOCK_SIZE)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import requests
+import yaml
 
 from deml import artifacts
 from deml.chain import accounts
@@ -94,18 +95,35 @@ def test_chain_up_down_and_restart_keeps_deployed_contracts(
 
 
 def test_commands_start_the_local_chain_when_none_runs(
-    local_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    local_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     from deml.chain.localnode import connect
     from deml.settings import load_settings
 
-    for key, value in local_env.items():
-        if key.startswith("DEML_"):
-            monkeypatch.setenv(key, value)
+    # The network's own URL (not an override): deml manages that node and starts it.
+    configs = tmp_path / "configs"
+    shutil.copytree(ROOT / "configs", configs)
+    networks = yaml.safe_load((configs / "networks.yaml").read_text())
+    networks["networks"]["local"]["rpc_url"] = local_env["DEML_RPC_URL"]
+    (configs / "networks.yaml").write_text(yaml.safe_dump(networks))
+    monkeypatch.setenv("DEML_CONFIG_DIR", str(configs))
+    monkeypatch.setenv("DEML_STATE_DIR", local_env["DEML_STATE_DIR"])
+    monkeypatch.delenv("DEML_RPC_URL", raising=False)
     assert rpc_chain_id(local_env["DEML_RPC_URL"]) is None
     chain = connect(load_settings())
     assert chain.chain_id == 31337
     assert chain.balance(chain.accounts[0].address) > 0
+
+
+def test_an_rpc_url_that_does_not_answer_is_an_error_not_a_new_chain(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEML_")}
+    dead = f"http://127.0.0.1:{free_port()}"
+    env.update(DEML_STATE_DIR=str(tmp_path / "state"), DEML_RPC_URL=dead)
+    proc = run("status", "0x5FbDB2315678afecb367f032d93F642f64180aa3", env=env, check=False)
+    assert proc.returncode == 1
+    assert f"no chain answers at {dead} (DEML_RPC_URL)" in proc.stderr
+    assert rpc_chain_id(dead) is None  # nothing was started in its place
+    assert not (tmp_path / "state" / "anvil" / "node.json").exists()
 
 
 def test_contracts_check_passes_on_main() -> None:
