@@ -10,7 +10,8 @@ PY_STAMP := $(VENV)/.deml-installed
 # Slither lives in a venv of its own: it pins a web3 older than the project's.
 SLITHER := .slither/bin/slither
 NODE_STAMP := node_modules/.deml-installed
-PYTEST_ARGS ?=
+# The 30 slowest tests at the end of every run: CI must stay under 45 minutes on 2 cores.
+PYTEST_ARGS ?= --durations=30
 
 .PHONY: setup demo test lint format clean
 

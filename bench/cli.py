@@ -145,6 +145,26 @@ def gas_command(
     out.print("every gas target is met")
 
 
+@bench_app.command("commands")
+def commands_command(
+    output: Annotated[Path, typer.Option("--output", "-o")] = RESULTS / "commands.json",
+    rounds: Annotated[int, typer.Option(min=1, help="No-op runs timed (the median is kept).")] = 5,
+) -> None:
+    """Wall time of one-shot role commands with the machine's Prefect server up."""
+    from bench import commands as bench_commands
+
+    record = bench_commands.run(rounds, progress=lambda step: out.print(f"[dim]{step}…[/dim]"))
+    bench_commands.write(record, output)
+    out.print(
+        f"Prefect server start {record['prefect_server_start_s']} s (once per machine);"
+        f" no-op `deml mine run` {record['noop_mine_run_s']} s"
+        f" (target < {record['target_noop_mine_run_s']} s)"
+    )
+    out.print(f"wrote {output}")
+    if not record["target_met"]:
+        raise DemlError("a no-op `deml mine run` took longer than its target")
+
+
 @bench_app.command("readme")
 def readme_command() -> None:
     """Regenerate the README's benchmark tables from bench/results/*.json."""

@@ -98,7 +98,9 @@ def prefect_down() -> None:
     s = settings()
     stopped = prefect_server.ManagedServer(s.resolved_prefect_home, s.prefect_port).stop()
     out.print(
-        "no Prefect server was running" if stopped is None else f"stopped (pid {stopped.pid})"
+        "no Prefect server was running"
+        if stopped is None
+        else f"Prefect server stopped (pid {stopped.pid})"
     )
 
 

@@ -78,8 +78,11 @@ class LocalNode:
         mnemonic: str,
         state_file: Path | None = None,
         persist: bool = True,
+        block_time: int | None = None,
     ) -> tuple[NodeInfo, bool]:
-        """Start anvil unless this state dir's node runs; return it and whether it is new."""
+        """Start anvil unless this state dir's node runs; return it and whether it is new.
+        `block_time`: mine a block every that many seconds, as a real network does (default:
+        a block per transaction)."""
         if running := self.status():
             return running, False
         url = f"http://127.0.0.1:{port}"
@@ -102,6 +105,8 @@ class LocalNode:
             # ~/.foundry/anvil/tmp, megabytes a block, until the disk is full.
             "--prune-history", str(KEPT_STATES),
         ]  # fmt: skip
+        if block_time is not None:
+            command += ["--block-time", str(block_time)]
         if persist:
             # Every dump writes the whole chain: a throwaway node (tests) skips it.
             command += ["--state", str(state_file), "--state-interval", str(STATE_INTERVAL_S)]

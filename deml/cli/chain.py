@@ -29,6 +29,13 @@ def chain_up(
             help="Chain state file, loaded at start and saved while running.", dir_okay=False
         ),
     ] = None,
+    block_time: Annotated[
+        int | None,
+        typer.Option(
+            help="Mine a block every N seconds, as a real network (default: one per transaction).",
+            min=1,
+        ),
+    ] = None,
 ) -> None:
     """Start the local anvil node in the background (a second call reports the running one)."""
     s = settings()
@@ -40,7 +47,11 @@ def chain_up(
     default_port = int((net.rpc_url or "").rsplit(":", 1)[-1].split("/")[0] or 8545)
     mnemonic = net.mnemonic.get_secret_value() if net.mnemonic else ""
     info, started = LocalNode(s.state_dir).start(
-        port=port or default_port, chain_id=net.chain_id, mnemonic=mnemonic, state_file=state
+        port=port or default_port,
+        chain_id=net.chain_id,
+        mnemonic=mnemonic,
+        state_file=state,
+        block_time=block_time,
     )
     verb = "started" if started else "already running:"
     out.print(f"anvil {verb} {info.url} (chain {info.chain_id}, pid {info.pid})")

@@ -1,0 +1,81 @@
+"""The machine's Prefect server: started once, shared by every command and state dir, and the
+runs of a killed command marked crashed by the next one (issue 13: every command started a
+temporary server of its own, and a killed one left its runs RUNNING forever)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from deml.chain.localnode import NodeInfo
+from tests.helpers.project import ROOT, free_port
+
+
+def deml(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "deml.cli", *args],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+
+
+def flow_runs(api: str, state: str) -> list[dict]:
+    query = {"flow_runs": {"state": {"type": {"any_": [state]}}}}
+    return requests.post(f"{api}/flow_runs/filter", json=query, timeout=10).json()
+
+
+def test_one_server_for_every_command_and_crashed_runs_marked(
+    tmp_path: Path, anvil_node: NodeInfo
+) -> None:
+    port = free_port()
+    api = f"http://127.0.0.1:{port}/api"
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("DEML_", "PREFECT_"))}
+    base |= {
+        "DEML_RPC_URL": anvil_node.url,
+        "DEML_CONFIG_DIR": str(ROOT / "configs"),
+        "DEML_PREFECT_PORT": str(port),
+    }
+    miner = {**base, "DEML_STATE_DIR": str(tmp_path / "miner")}
+    other = {**base, "DEML_STATE_DIR": str(tmp_path / "other")}
+    assert deml(miner, "prefect", "status").returncode == 3  # nothing runs yet
+    deployed = deml(miner, "contracts", "deploy")
+    factory = deployed.stdout.split("factory: ")[1].split()[0]
+    miner["DEML_FACTORY"] = other["DEML_FACTORY"] = factory
+    try:
+        first = deml(miner, "mine", "run")
+        assert first.returncode == 0, first.stderr
+        assert "Prefect server started" in first.stderr  # the first command starts it
+        again = deml(miner, "mine", "run")
+        assert again.returncode == 0 and "Prefect server started" not in again.stderr
+        shared = deml(other, "prefect", "status")  # another state dir on the machine uses it
+        assert f"running: {api} (started from another state dir)" in shared.stdout
+
+        # A miner killed mid-run leaves its flow run RUNNING; the next command marks it.
+        log = (tmp_path / "killed.log").open("wb")
+        killed = subprocess.Popen(
+            [sys.executable, "-m", "deml.cli", "mine", "run", "--account", "6"],  # it bonds: slower
+            cwd=ROOT, env=miner, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 120
+        while not flow_runs(api, "RUNNING") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        (running,) = flow_runs(api, "RUNNING")
+        os.killpg(killed.pid, signal.SIGKILL)
+        killed.wait()
+        assert [r["id"] for r in flow_runs(api, "RUNNING")] == [running["id"]]
+        after = deml(other, "mine", "run", "--account", "5")
+        assert after.returncode == 0, after.stderr
+        assert f"flow run {running['name']!r} marked crashed" in after.stderr
+        crashed = flow_runs(api, "CRASHED")
+        assert [r["id"] for r in crashed] == [running["id"]]
+        assert f"process ({killed.pid} on this host)" in crashed[0]["state"]["message"]
+        assert flow_runs(api, "RUNNING") == []
+    finally:
+        down = deml(miner, "prefect", "down")
+    assert "Prefect server stopped" in down.stdout
+    assert deml(miner, "prefect", "status").returncode == 3
