@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import signal
+import time
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
@@ -16,10 +18,10 @@ from typing import Annotated
 import typer
 
 from deml.chain.localnode import connect
-from deml.cli.context import out, settings
+from deml.cli.context import err, out, settings
 from deml.cli.status import print_report, read_report
 from deml.contracts import deployment
-from deml.exceptions import DevChainRequired
+from deml.exceptions import DemlError, DevChainRequired
 from deml.roles.terms import load_template
 from deml.settings import Settings
 from flows import prefect_server
@@ -109,13 +111,30 @@ def host_create(
     out.print(f"next: `deml host run {address}` after the reveal deadline reveals the key")
 
 
+Watch = Annotated[
+    int | None,
+    typer.Option(
+        help="Run again every N seconds until the competition is over and nothing is owed"
+        " (Ctrl-C stops); without it, run once.",
+        min=1,
+    ),
+]
+
+
 @host_app.command("run")
-def host_run(address: Address, account: Account = 0) -> None:
+def host_run(address: Address, account: Account = 0, watch: Watch = None) -> None:
     """Do what is due: reveal the key after submissions close; settle, finalize and claim."""
-    prepare_prefect(settings())
+    s = settings()
+    prepare_prefect(s)
     from flows.host import host_flow
 
-    run_flow(host_flow, competition=address, account=account)
+    _repeat(
+        s,
+        address,
+        account,
+        watch,
+        lambda: run_flow(host_flow, competition=address, account=account),
+    )
     print_report(read_report(address))
 
 
@@ -159,13 +178,42 @@ def compete_submit(
 
 
 @compete_app.command("run")
-def compete_run(address: Address, account: Account = 1) -> None:
+def compete_run(address: Address, account: Account = 1, watch: Watch = None) -> None:
     """Do what is due: reveal in the reveal window; record verified scores and claim at the end."""
-    prepare_prefect(settings())
+    s = settings()
+    prepare_prefect(s)
     from flows.competitor import competitor_flow
 
-    run_flow(competitor_flow, competition=address, account=account)
+    _repeat(
+        s, address, account, watch,
+        lambda: run_flow(competitor_flow, competition=address, account=account),
+    )  # fmt: skip
     print_report(read_report(address))
+
+
+def _repeat(
+    s: Settings, address: str, account: int, every: int | None, once: Callable[[], object]
+) -> None:
+    """`once()`, then (with `every`) again every `every` seconds, in this process (no start-up
+    per run), until the competition is finalized and `account` is owed nothing. A failure of
+    the first run ends the command (a wrong setting shows at once); a later one is reported
+    and the next run tries again, as a cron job would."""
+    once()
+    if every is None:
+        return
+    from deml.contracts.bindings import Competition
+    from deml.contracts.types import Phase
+
+    chain = connect(s)
+    comp = Competition(chain, address)
+    who = chain.signer(account).address
+    while not (comp.phase() == Phase.FINALIZED and comp.claimable(who) == 0):
+        out.print(f"[dim]next run in {every} s (Ctrl-C stops)[/dim]")
+        time.sleep(every)
+        try:
+            once()
+        except DemlError as exc:
+            err.print(f"[red]this run failed:[/red] {exc}", highlight=False)
 
 
 # -- mine --------------------------------------------------------------------------------------
