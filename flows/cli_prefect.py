@@ -7,6 +7,7 @@ started on first use and kept (`flows/prefect_server.py` says why).
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from collections.abc import Callable
@@ -14,7 +15,7 @@ from typing import Any, TypeVar
 
 import typer
 
-from deml.cli.context import err, out, settings
+from deml.cli.context import current, err, out, settings
 from deml.exceptions import ToolchainError
 from deml.settings import Settings
 from flows import prefect_server
@@ -65,11 +66,48 @@ def prepare_prefect(s: Settings) -> str:
 
 
 def run_flow(flow: Callable[..., T], **parameters: Any) -> T:
-    """Run a flow in this process, its run tagged with this host and pid (`mark_crashed`)."""
+    """Run a flow in this process, its run tagged with this host and pid (`mark_crashed`).
+    Without --debug the console shows no traceback: the CLI prints the error once, in one
+    line (the run's logs on the server keep the traceback)."""
     from prefect import tags
 
+    if not current().debug:
+        _console_without_tracebacks()
     with tags(*prefect_server.tags_for_this_process()):
         return flow(**parameters)
+
+
+class _NoTraceback(logging.Formatter):
+    """Formats a record as `inner` does, leaving out its traceback."""
+
+    def __init__(self, inner: logging.Formatter | None) -> None:
+        super().__init__()
+        self.inner = inner or logging.Formatter()
+
+    def format(self, record: logging.LogRecord) -> str:
+        saved = (record.exc_info, record.exc_text, record.stack_info)
+        record.exc_info, record.exc_text, record.stack_info = None, None, None
+        try:
+            return self.inner.format(record)
+        finally:
+            # Other handlers (the API's, which keeps the traceback) see the record whole.
+            record.exc_info, record.exc_text, record.stack_info = saved
+
+
+def _console_without_tracebacks() -> None:
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    loggers = [logging.getLogger()] + [
+        logger
+        for name, logger in logging.Logger.manager.loggerDict.items()
+        if isinstance(logger, logging.Logger) and name.startswith(("prefect", "deml"))
+    ]
+    for logger in loggers:
+        for handler in logger.handlers:
+            if isinstance(handler, PrefectConsoleHandler) and not isinstance(
+                handler.formatter, _NoTraceback
+            ):
+                handler.setFormatter(_NoTraceback(handler.formatter))
 
 
 def _already_configured() -> str | None:

@@ -67,6 +67,7 @@ def test_host_competitor_and_miner_play_a_competition(
     # Before anyone deploys it, no role does it by itself: each names the fix.
     missing = deml_fails("miner", "mine", "run", "--account", "4")
     assert "deml contracts deploy" in missing
+    assert "Traceback" not in missing  # the error once, in a line; --debug shows the traceback
     # The host deploys the factory (and its miner pool); the others are told where it is, as
     # users on a shared chain are.
     deployed = deml("host", "contracts", "deploy")
