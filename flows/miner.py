@@ -25,12 +25,16 @@ def miner_flow(
     scored = {}
     for address in addresses:
         miner.draw_jury(address, account)
-        if miner.drafted(address, account) and miner.check_test_split(address, account):
+        seats = miner.drafted(address, account)
+        if not seats:
+            print(f"{address}: not on this vote's jury (or it is not drawn yet): nothing to score")
+        elif miner.check_test_split(address, account):
             ids = miner.models_to_score(address, account)
             # One task per model, fanned out by the flow's task runner (threads by default;
             # `deml mine run --dask ADDRESS` runs them on a Dask cluster through prefect-dask).
             scores = miner.score_model.map(address, account, ids)
             scored[address] = len([s.result() for s in scores])
+            print(f"{address}: on the jury with {seats} seats; scored {scored[address]} models")
         miner.commit_vote(address, account, dishonest)
         miner.reveal_vote(address, account)
         miner.publish(address, account)

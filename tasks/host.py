@@ -8,6 +8,7 @@ from typing import Any
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from deml._clock import relative
 from deml.dataset import datapackage
 from deml.roles import host
 from deml.roles.terms import load_template
@@ -58,4 +59,15 @@ def reveal_key(address: str, account: int) -> bool:
     settings, chain = session()
     hosted = host.load(settings.state_dir, address)
     key = host.competition_key(settings.state_dir, hosted)
-    return host.reveal_key_if_due(competition(chain, address), key, chain.signer(account))
+    comp = competition(chain, address)
+    already = comp.summary().key_revealed
+    public = host.reveal_key_if_due(comp, key, chain.signer(account))
+    if public and not already:
+        print("revealed the test key: the jurors can score now")
+    elif not public:
+        params, now = comp.params(), chain.timestamp()
+        if now < params.reveal_deadline:
+            print(f"the key stays secret: its window opens {relative(params.reveal_deadline, now)}")
+        else:
+            print(f"the key window closed {relative(params.key_deadline, now)} without the key")
+    return public
