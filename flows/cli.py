@@ -21,7 +21,7 @@ from deml.chain.localnode import connect
 from deml.cli.context import err, out, settings
 from deml.cli.status import print_report, read_report
 from deml.contracts import deployment
-from deml.exceptions import DemlError, DevChainRequired
+from deml.exceptions import DevChainRequired
 from deml.roles.terms import load_template
 from deml.settings import Settings
 from flows import prefect_server
@@ -212,8 +212,8 @@ def _repeat(
         time.sleep(every)
         try:
             once()
-        except DemlError as exc:
-            err.print(f"[red]this run failed:[/red] {exc}", highlight=False)
+        except Exception as exc:  # a later run's failure (a busy server's 503 too) is retried
+            err.print(f"[red]this run failed:[/red] {type(exc).__name__}: {exc}", highlight=False)
 
 
 # -- mine --------------------------------------------------------------------------------------
