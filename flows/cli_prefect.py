@@ -40,7 +40,10 @@ def prepare_prefect(s: Settings) -> str:
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
     # The chain client logs every transaction it sends (hash, block, gas): into the run logs.
+    # Prefect gives its handlers to the extra loggers but not a level: without one they
+    # inherit the root's WARNING and every INFO line ("sending commitVote: tx 0x…") is lost.
     os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "deml")
+    logging.getLogger("deml").setLevel(logging.INFO)
     # The CLI's overrides (e.g. --network), passed on to the flows through the environment.
     os.environ.setdefault("DEML_NETWORK", s.network)
     url = os.environ.get("PREFECT_API_URL") or _already_configured()

@@ -10,6 +10,8 @@ contract Probe {
     error ProbeValueTooLarge(uint256 value, uint256 limit);
     /// @dev Carries an address and a string, to test decoding of dynamic types.
     error ProbeUnauthorized(address caller, string reason);
+    /// @dev The block came at or after the deadline: a revert that depends on the block time.
+    error ProbeTooLate(uint256 deadline, uint256 timestamp);
 
     event ValueStored(address indexed by, uint256 value);
 
@@ -20,6 +22,12 @@ contract Probe {
         if (value > limit) revert ProbeValueTooLarge(value, limit);
         _value = value;
         emit ValueStored(msg.sender, value);
+    }
+
+    /// @notice Stores `value` if the block's time is before `deadline`.
+    function storeBefore(uint256 value, uint256 deadline) external {
+        if (block.timestamp >= deadline) revert ProbeTooLate(deadline, block.timestamp);
+        _value = value;
     }
 
     /// @notice Always reverts with ProbeUnauthorized naming the caller.

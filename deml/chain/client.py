@@ -336,23 +336,27 @@ class Chain:
             raise self._as_revert(exc) from None
 
     def _failure(self, tx: TxParams, receipt: TxReceipt) -> TransactionError:
-        """Why a mined transaction failed: replay it as a call at its block to get the revert."""
+        """Why a mined transaction failed: replay it as a call in its own block (its
+        timestamp decides time-bound reverts such as KeyTooLate) to get the revert."""
         tx_hash = HexBytes(receipt["transactionHash"]).hex()
-        out_of_gas = TransactionError(
-            f"transaction {tx_hash} failed after using {receipt['gasUsed']} of {tx.get('gas')}"
-            " gas; it ran out of gas"
-        )
+        used, limit = receipt["gasUsed"], tx.get("gas")
         replay = {k: tx[k] for k in ("from", "to", "value", "data", "gas") if k in tx}
-        block = receipt["blockNumber"]
         try:
-            self.w3.eth.call(replay, block_identifier=max(block - 1, 0))
+            self.w3.eth.call(replay, block_identifier=receipt["blockNumber"])
         except (ContractLogicError, TransactionFailed, Web3RPCError) as exc:
-            if "outofgas" in str(exc).lower().replace(" ", ""):
-                return out_of_gas
-            reverted = self._as_revert(exc)
-            reverted.args = (f"{reverted.args[0]} (transaction {tx_hash})",)
-            return reverted
-        return out_of_gas
+            if "outofgas" not in str(exc).lower().replace(" ", ""):
+                reverted = self._as_revert(exc)
+                reverted.args = (f"{reverted.args[0]} (transaction {tx_hash})",)
+                return reverted
+        # 63/64 of the limit gone: the gas ran out; anything less is a revert we could not see.
+        why = (
+            "it ran out of gas"
+            if limit and used * 64 >= limit * 63
+            else "replaying it did not reproduce the revert"
+        )
+        return TransactionError(
+            f"transaction {tx_hash} failed after using {used} of {limit} gas; {why}"
+        )
 
     def _as_revert(self, exc: Exception) -> ContractRevert:
         found = revert_from_exception(exc, self._errors)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from deml import artifacts
@@ -58,6 +60,19 @@ def test_revert_mined_on_chain_is_decoded_too(chain: Chain) -> None:
         chain.transact(probe.functions.store(7, 6), sender=sender, gas=100_000)
     assert caught.value.arguments == {"value": 7, "limit": 6}
     assert chain.w3.eth.get_transaction_count(sender.address) == nonce + 1  # it was mined
+
+
+def test_a_revert_decided_by_the_block_time_is_decoded_from_its_own_block(chain: Chain) -> None:
+    """A call that passed at the latest block can revert in the block that mines it (a
+    deadline passed in between): the replay runs in that block, so the user reads the
+    revert, not "out of gas"."""
+    probe = chain.deploy(artifacts.load_fixture("Probe"))
+    deadline = chain.timestamp() + 1
+    time.sleep(1.1)  # the next block comes a second later, at or after the deadline
+    with pytest.raises(custom_error_class("ProbeTooLate")) as caught:
+        chain.transact(probe.functions.storeBefore(1, deadline), gas=100_000)
+    assert caught.value.arguments["deadline"] == deadline
+    assert caught.value.arguments["timestamp"] >= deadline
 
 
 def test_require_reason_string_is_decoded(chain: Chain) -> None:

@@ -85,7 +85,12 @@ def test_host_competitor_and_miner_play_a_competition(
     deml("competitor", "compete", "run", address, "--account", "1")  # reveals the model
 
     deml("host", "chain", "advance", "--competition", address, "--phase", "key")
-    deml("host", "host", "run", address)  # reveals the test key
+    revealed = run("host", "host", "run", address)  # reveals the test key
+    assert revealed.returncode == 0, revealed.stderr
+    # Its log names what it sent and the transaction's hash.
+    assert re.search(
+        r"sending revealTestKey from 0x\w+: tx 0x[0-9a-f]{64}", revealed.stdout + revealed.stderr
+    )
     scored = deml("miner", "mine", "run", "--account", "4", "--competition", address)
     assert "{'" + address in scored  # it scored the model (fetched through kubo) and committed
     deml("host", "chain", "advance", "--competition", address, "--phase", "vote-reveal")
