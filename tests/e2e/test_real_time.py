@@ -1,0 +1,189 @@
+"""A competition played as real users play it: a chain whose clock nobody moves (anvil mining a
+block every second), and the host, two competitors and three miners each in its own processes
+and state dir, sharing only the chain, one Prefect server and content served by CID.
+
+The host deploys the factory and serves its store as a trustless gateway (`deml ipfs serve`);
+the others read the dataset only through that gateway. The miners are scheduled by the shared
+Prefect server (`deml serve`, one per miner); the host and the competitors run their commands
+again and again, as a cron job would, each doing what its phase allows. No `chain advance`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from deml.chain.client import DEV_MNEMONIC
+from deml.chain.localnode import LocalNode
+from tests.helpers.project import ROOT, free_port, make_project
+
+MINERS = (4, 5, 6)
+COMPETITORS = {1: "torch-mlp", 2: "torch-mlp"}  # the quickest to train: the clock is real
+# Seconds per phase: the submit window covers both trainings, the others a few miner polls.
+PHASES = {
+    "submit": "100s",
+    "reveal": "30s",
+    "key": "30s",
+    "vote-commit": "40s",
+    "vote-reveal": "30s",
+    "tally": "20s",
+}
+MINER_INTERVAL_S = 6
+DEADLINE_S = 420  # the whole play, from the factory to the last claim
+
+
+@pytest.fixture
+def chain_node(tmp_path: Path) -> Iterator[str]:
+    """anvil mining a block every second, as a real network does: no time travel."""
+    node = LocalNode(tmp_path / "chain")
+    info, _ = node.start(
+        port=free_port(), chain_id=31337, mnemonic=DEV_MNEMONIC, persist=False, block_time=1
+    )
+    yield info.url
+    node.stop()
+
+
+class Machine:
+    """One user's machine: a state dir, an environment, and the commands it runs."""
+
+    def __init__(self, name: str, root: Path, base: dict[str, str], project: Path) -> None:
+        self.name = name
+        self.state = root / name
+        self.state.mkdir()
+        self.env = {**base, "DEML_STATE_DIR": str(self.state)}
+        self.project = project
+        self.background: list[subprocess.Popen[bytes]] = []
+
+    def run(self, *args: str, ok: bool = True) -> str:
+        proc = subprocess.run(
+            [sys.executable, "-m", "deml.cli", *args],
+            cwd=self.project, env=self.env, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        if ok and proc.returncode != 0:
+            raise AssertionError(
+                f"{self.name}: deml {' '.join(args)}:\n{proc.stdout}\n{proc.stderr}"
+            )
+        return proc.stdout + proc.stderr
+
+    def start(self, *args: str) -> None:
+        log = (self.state / f"{args[0]}.log").open("wb")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "deml.cli", *args],
+            cwd=self.project, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+        self.background.append(proc)
+
+    def spawn(self, *args: str) -> subprocess.Popen[bytes]:
+        """Run a command in the background, its output appended to `polls.log`."""
+        log = (self.state / "polls.log").open("ab")
+        return subprocess.Popen(
+            [sys.executable, "-m", "deml.cli", *args],
+            cwd=self.project, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+
+    def stop(self) -> None:
+        for proc in self.background:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGINT)
+        for proc in self.background:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
+@pytest.mark.timeout(DEADLINE_S + 180)
+def test_a_competition_in_real_time_across_machines(
+    tmp_path: Path, chain_node: str, migrated_db: Path
+) -> None:
+    started = time.monotonic()
+    project = make_project(tmp_path / "project")
+    gateway_port, prefect_port = free_port(), free_port()
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("DEML_", "PREFECT_"))}
+    base |= {
+        "DEML_RPC_URL": chain_node,
+        "DEML_CONFIG_DIR": str(ROOT / "configs"),
+        "DEML_PREFECT_PORT": str(prefect_port),  # one Prefect server for the machines
+        # The server books a deployment's scheduled runs every 60 s by default: on a clock of
+        # tens of seconds a phase would pass before the miners' first runs.
+        "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "2",
+        "DVC_NO_ANALYTICS": "1",
+    }
+    machines = {}
+    for name in ["host", *(f"competitor{a}" for a in COMPETITORS), *(f"miner{a}" for a in MINERS)]:
+        machines[name] = Machine(name, tmp_path, base, project)
+        (machines[name].state / "mlflow.db").write_bytes(migrated_db.read_bytes())
+    host = machines["host"]
+    try:
+        host.run("prefect", "up")  # the one Prefect server every machine's commands use
+        deployed = host.run("contracts", "deploy")
+        factory = re.search(r"factory: (0x[0-9a-fA-F]{40})", deployed).group(1)
+        host.start("ipfs", "serve", "--port", str(gateway_port))
+        for name, machine in machines.items():
+            if name != "host":
+                machine.env |= {
+                    "DEML_FACTORY": factory,
+                    "DEML_IPFS_GATEWAYS": f"http://127.0.0.1:{gateway_port}",
+                }
+        for account in MINERS:
+            miner = machines[f"miner{account}"]
+            miner.run("pool", "bond", "10", "--account", str(account))
+            miner.start("serve", "--account", str(account), "--interval", str(MINER_INTERVAL_S))
+
+        phases = [f"--{phase}={length}" for phase, length in PHASES.items()]
+        created = host.run(
+            "host", "create", "--prize", "1", "--entry-fee", "0.01", "--seats", "3", *phases
+        )
+        address = re.search(r"competition created: (0x[0-9a-fA-F]{40})", created).group(1)
+        for account, model in COMPETITORS.items():
+            machines[f"competitor{account}"].start(
+                "compete", "submit", address, "--model", model, "--epochs", "1",
+                "--seed", str(account), "--account", str(account),
+            )  # fmt: skip
+
+        # Everyone polls as a cron job would, until the competition is over and all is claimed.
+        status: dict = {}
+        while time.monotonic() - started < DEADLINE_S:
+            polls = [host.spawn("host", "run", address)]
+            polls += [
+                machines[f"competitor{account}"].spawn(
+                    "compete", "run", address, "--account", str(account)
+                )
+                for account in COMPETITORS
+            ]
+            for poll in polls:
+                poll.wait(timeout=300)
+            status = json.loads(host.run("status", address, "--json"))
+            if status["phase"] == "finalized" and status["balance"] == "0":
+                break
+            time.sleep(2)
+        assert status.get("phase") == "finalized", json.dumps(status, indent=1)[:4000]
+        assert status["outcome"] == "winner"
+        assert status["balance"] == "0"
+        board = status["leaderboard"]
+        assert len(board) == 2 and all(r["status"] == "revealed" for r in board)
+        best = min(board, key=lambda r: (-r["score"], r["id"]))
+        assert status["winner"]["id"] == best["id"]
+        # The miners read the dataset through the host's gateway: it is in their own stores.
+        for account in MINERS:
+            assert any((machines[f"miner{account}"].state / "ipfs" / "blocks").rglob("*"))
+        # One Prefect server saw the three miners' scheduled runs.
+        api = f"http://127.0.0.1:{prefect_port}/api"
+        deployments = requests.post(f"{api}/deployments/filter", json={}, timeout=10).json()
+        assert sorted(d["name"] for d in deployments) == [f"miner-{a}" for a in MINERS]
+    finally:
+        for machine in machines.values():
+            machine.stop()
+        host.run("prefect", "down", ok=False)
