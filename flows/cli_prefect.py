@@ -10,8 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 
@@ -19,6 +18,9 @@ from deml.cli.context import current, err, out, settings
 from deml.exceptions import ToolchainError
 from deml.settings import Settings
 from flows import prefect_server
+
+if TYPE_CHECKING:
+    from prefect import Flow
 
 prefect_app = typer.Typer(
     help="The machine's Prefect server, shared by every role command and `deml serve`.",
@@ -68,16 +70,17 @@ def prepare_prefect(s: Settings) -> str:
     return url
 
 
-def run_flow(flow: Callable[..., T], **parameters: Any) -> T:
+def run_flow(flow: Flow[..., T], **parameters: Any) -> T:
     """Run a flow in this process, its run tagged with this host and pid (`mark_crashed`).
     Without --debug the console shows no traceback: the CLI prints the error once, in one
     line (the run's logs on the server keep the traceback)."""
-    from prefect import tags
-
     if not current().debug:
         _console_without_tracebacks()
-    with tags(*prefect_server.tags_for_this_process()):
-        return flow(**parameters)
+    # The tags go on the flow run only, once it runs, not through `prefect.tags()`: every
+    # task run inside that would carry them too, and Prefect checks a tagged task run
+    # against tag concurrency limits, a server round trip per task (10 s of the demo).
+    hooks = [*flow.on_running_hooks, prefect_server.tag_with_this_process]
+    return flow.with_options(on_running=hooks)(**parameters)
 
 
 class _NoTraceback(logging.Formatter):

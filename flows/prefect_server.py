@@ -25,6 +25,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import requests
@@ -156,12 +157,22 @@ def tags_for_this_process() -> list[str]:
     return [f"{HOST_TAG}{socket.gethostname()}", f"{PID_TAG}{os.getpid()}"]
 
 
+def tag_with_this_process(flow: Any, flow_run: Any, state: Any) -> None:
+    """An `on_running` hook: tag the run with this process (`tags_for_this_process`)."""
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        client.update_flow_run(flow_run.id, tags=[*flow_run.tags, *tags_for_this_process()])
+
+
 def mark_crashed() -> list[str]:
-    """Move the RUNNING and PENDING flow runs of dead processes on this host to Crashed;
-    return their names. Needs the Prefect client, so runs after `prepare_prefect`."""
+    """Move the RUNNING and PENDING flow runs of dead processes on this host, and their
+    unfinished subflow runs, to Crashed; return their names. Needs the Prefect client, so
+    runs after `prepare_prefect`."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import (
         FlowRunFilter,
+        FlowRunFilterParentFlowRunId,
         FlowRunFilterState,
         FlowRunFilterStateType,
         FlowRunFilterTags,
@@ -169,21 +180,32 @@ def mark_crashed() -> list[str]:
     from prefect.client.schemas.objects import StateType
     from prefect.states import Crashed
 
+    unfinished = FlowRunFilterState(
+        type=FlowRunFilterStateType(any_=[StateType.RUNNING, StateType.PENDING])
+    )
     host = f"{HOST_TAG}{socket.gethostname()}"
     crashed = []
     with get_client(sync_client=True) as client:
         runs = client.read_flow_runs(
-            flow_run_filter=FlowRunFilter(
-                tags=FlowRunFilterTags(all_=[host]),
-                state=FlowRunFilterState(
-                    type=FlowRunFilterStateType(any_=[StateType.RUNNING, StateType.PENDING])
-                ),
-            )
+            flow_run_filter=FlowRunFilter(tags=FlowRunFilterTags(all_=[host]), state=unfinished)
         )
+        dead = []  # (run, the pid of its process)
         for run in runs:
             pid = _pid_of(run.tags)
             if pid is None or alive(pid, b"deml"):
                 continue
+            family, parents = [run], [run.id]
+            while parents:  # its subflows ran in the same process, which took them along
+                children = client.read_flow_runs(
+                    flow_run_filter=FlowRunFilter(
+                        parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=parents),
+                        state=unfinished,
+                    )
+                )
+                family += children
+                parents = [child.id for child in children]
+            dead += [(member, pid) for member in family]
+        for run, pid in dead:
             client.set_flow_run_state(
                 run.id,
                 Crashed(message=f"its process ({pid} on this host) ended without reporting"),

@@ -13,8 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from eth_account.signers.local import LocalAccount
-from eth_tester import EthereumTester, PyEVMBackend
-from eth_tester.exceptions import TransactionFailed
 from hexbytes import HexBytes
 from requests.exceptions import RequestException
 from web3 import EthereumTesterProvider, HTTPProvider, Web3
@@ -76,6 +74,9 @@ class Chain:
     # Custom errors this connection decodes: the runtime contracts', and those of every
     # artifact it has bound or deployed (test fixtures).
     _errors: ErrorTable = field(default_factory=runtime_errors, repr=False)
+    # What a revert raises through web3: eth-tester adds its own TransactionFailed. (It is
+    # imported only for that backend: eth-tester brings py-evm, 0.2 s on every command.)
+    _reverts: tuple[type[Exception], ...] = field(default=(ContractLogicError,), repr=False)
 
     @classmethod
     def http(cls, url: str, accounts: list[LocalAccount], *, dev: bool, timeout_s: float) -> Chain:
@@ -124,6 +125,9 @@ class Chain:
     @classmethod
     def in_process(cls, mnemonic: str = DEV_MNEMONIC, count: int = 10) -> Chain:
         """A fresh py-evm chain in this process, funding the mnemonic's accounts as anvil does."""
+        from eth_tester import EthereumTester, PyEVMBackend
+        from eth_tester.exceptions import TransactionFailed
+
         signers = accounts.from_mnemonic(mnemonic, count)
         # eth-tester derives its own accounts on another path; fund exactly anvil's instead.
         genesis = {
@@ -141,6 +145,7 @@ class Chain:
             accounts=signers,
             backend="eth-tester",
             dev=True,
+            _reverts=(ContractLogicError, TransactionFailed),
         )
 
     # -- reading ---------------------------------------------------------------------------
@@ -183,7 +188,7 @@ class Chain:
         params: TxParams = {"from": (sender or self.accounts[0]).address}
         try:
             return fn.call(params)
-        except (ContractLogicError, TransactionFailed) as exc:
+        except self._reverts as exc:
             raise self._as_revert(exc) from None
 
     # -- writing ---------------------------------------------------------------------------
@@ -202,7 +207,7 @@ class Chain:
         params: TxParams = {"from": (sender or self.accounts[0]).address, "value": value}
         try:
             return int(fn.estimate_gas(params))
-        except (ContractLogicError, TransactionFailed) as exc:
+        except self._reverts as exc:
             raise self._as_revert(exc) from None
 
     def transact(
@@ -249,7 +254,7 @@ class Chain:
         signed = sender.sign_transaction(dict(tx))
         try:
             tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
-        except (ContractLogicError, TransactionFailed) as exc:
+        except self._reverts as exc:
             raise self._as_revert(exc) from None
         except Web3RPCError as exc:
             raise TransactionError(f"the node refused the transaction: {exc}") from None
@@ -332,7 +337,7 @@ class Chain:
     def _estimate_raw(self, tx: TxParams) -> int:
         try:
             return int(self.w3.eth.estimate_gas(tx))
-        except (ContractLogicError, TransactionFailed) as exc:
+        except self._reverts as exc:
             raise self._as_revert(exc) from None
 
     def _failure(self, tx: TxParams, receipt: TxReceipt) -> TransactionError:
@@ -343,7 +348,7 @@ class Chain:
         replay = {k: tx[k] for k in ("from", "to", "value", "data", "gas") if k in tx}
         try:
             self.w3.eth.call(replay, block_identifier=receipt["blockNumber"])
-        except (ContractLogicError, TransactionFailed, Web3RPCError) as exc:
+        except (*self._reverts, Web3RPCError) as exc:
             if "outofgas" not in str(exc).lower().replace(" ", ""):
                 reverted = self._as_revert(exc)
                 reverted.args = (f"{reverted.args[0]} (transaction {tx_hash})",)

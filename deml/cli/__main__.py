@@ -1,5 +1,5 @@
 """`python -m deml.cli`: the `deml` command."""
 
-from deml.cli.app import main
+from deml.cli.entry import main
 
 main()

@@ -62,7 +62,10 @@ def test_one_server_for_every_command_and_crashed_runs_marked(
             cwd=ROOT, env=miner, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
         deadline = time.monotonic() + 120
-        while not flow_runs(api, "RUNNING") and time.monotonic() < deadline:
+        # Once running, the run carries its process's tags (what the next command looks for).
+        while time.monotonic() < deadline and not any(
+            f"deml-pid:{killed.pid}" in r["tags"] for r in flow_runs(api, "RUNNING")
+        ):
             time.sleep(0.05)
         (running,) = flow_runs(api, "RUNNING")
         os.killpg(killed.pid, signal.SIGKILL)
@@ -74,6 +77,24 @@ def test_one_server_for_every_command_and_crashed_runs_marked(
         crashed = flow_runs(api, "CRASHED")
         assert [r["id"] for r in crashed] == [running["id"]]
         assert f"process ({killed.pid} on this host)" in crashed[0]["state"]["message"]
+        assert flow_runs(api, "RUNNING") == []
+
+        # Killed inside a subflow: the subflow's run is marked crashed with its parent's.
+        nested = subprocess.Popen(
+            [sys.executable, "-m", "tests.helpers.nested_flows"],
+            cwd=ROOT, env=miner, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 120
+        while len(flow_runs(api, "RUNNING")) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        runs = {r["name"]: r for r in flow_runs(api, "RUNNING")}
+        assert len(runs) == 2, runs
+        os.killpg(nested.pid, signal.SIGKILL)
+        nested.wait()
+        after = deml(other, "mine", "run", "--account", "5")
+        assert after.returncode == 0, after.stderr
+        crashed = {r["name"] for r in flow_runs(api, "CRASHED")}
+        assert set(runs) <= crashed
         assert flow_runs(api, "RUNNING") == []
     finally:
         down = deml(miner, "prefect", "down")
