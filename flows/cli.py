@@ -195,21 +195,26 @@ def _repeat(
     s: Settings, address: str, account: int, every: int | None, once: Callable[[], object]
 ) -> None:
     """`once()`, then (with `every`) again every `every` seconds, in this process (no start-up
-    per run), until the competition is finalized and `account` is owed nothing. A failure of
-    the first run ends the command (a wrong setting shows at once); a later one is reported
-    and the next run tries again, as a cron job would."""
+    per run), until the competition is finalized and `account` is owed nothing; sooner when
+    a phase ends first, so that what the next phase allows (the key, a reveal) goes out a
+    second after it opens. A failure of the first run ends the command (a wrong setting shows
+    at once); a later one is reported and the next run tries again, as a cron job would."""
     once()
     if every is None:
         return
     from deml.contracts.bindings import Competition
     from deml.contracts.types import Phase
+    from deml.roles.standing import next_deadline
 
     chain = connect(s)
     comp = Competition(chain, address)
     who = chain.signer(account).address
     while not (comp.phase() == Phase.FINALIZED and comp.claimable(who) == 0):
-        out.print(f"[dim]next run in {every} s (Ctrl-C stops)[/dim]")
-        time.sleep(every)
+        now = chain.timestamp()
+        ahead = next_deadline(comp, now)
+        wait = every if ahead is None else max(1, min(every, ahead - now + 1))
+        out.print(f"[dim]next run in {wait} s (Ctrl-C stops)[/dim]")
+        time.sleep(wait)
         try:
             once()
         except Exception as exc:  # a later run's failure (a busy server's 503 too) is retried

@@ -42,10 +42,8 @@ def prepare_prefect(s: Settings) -> str:
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
     # The chain client logs every transaction it sends (hash, block, gas): into the run logs.
-    # Prefect gives its handlers to the extra loggers but not a level: without one they
-    # inherit the root's WARNING and every INFO line ("sending commitVote: tx 0x…") is lost.
+    # Into the run logs too (at INFO: flows/__init__.py).
     os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "deml")
-    logging.getLogger("deml").setLevel(logging.INFO)
     # The CLI's overrides (e.g. --network), passed on to the flows through the environment.
     os.environ.setdefault("DEML_NETWORK", s.network)
     url = os.environ.get("PREFECT_API_URL") or _already_configured()
@@ -80,7 +78,12 @@ def run_flow(flow: Flow[..., T], **parameters: Any) -> T:
     # task run inside that would carry them too, and Prefect checks a tagged task run
     # against tag concurrency limits, a server round trip per task (10 s of the demo).
     hooks = [*flow.on_running_hooks, prefect_server.tag_with_this_process]
-    return flow.with_options(on_running=hooks)(**parameters)
+    # No heartbeats: they exist to detect crashed runs, which `mark_crashed` does here, and
+    # each run (each subflow too) waits up to a second at its end for the heartbeat thread.
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        return flow.with_options(on_running=hooks)(**parameters)
 
 
 class _NoTraceback(logging.Formatter):

@@ -357,6 +357,14 @@ def phase_deadline(phase: Phase, params: types.Params, round_: types.Round) -> i
     }[phase]
 
 
+def next_deadline(source: Source, now: int) -> int | None:
+    """The first phase deadline after `now` (chain time), or None when none is ahead."""
+    params = source.params()
+    round_ = source.round(source.summary().round)
+    deadlines = (phase_deadline(phase, params, round_) for phase in Phase)
+    return min((at for at in deadlines if at is not None and at > now), default=None)
+
+
 def report(source: Source, balance: int, chain_time: int | None = None) -> dict[str, Any]:
     """One competition as JSON-ready data: what `deml status --json` prints and the demo
     writes. `balance` is the wei the contract holds (0 once everyone has claimed);

@@ -30,18 +30,22 @@ from tests.helpers.project import ROOT, free_port, make_project
 
 MINERS = (4, 5, 6)
 COMPETITORS = {1: "torch-mlp", 2: "torch-mlp"}  # the quickest to train: the clock is real
-# Seconds per phase: the submit window covers both trainings, the others a few miner polls.
+# Seconds per phase: the submit window covers both trainings (a process start, the dataset
+# through the gateway, an epoch, the codec search), the vote windows two miner polls; the
+# host and the competitors wake a second after each phase opens (`--watch`).
 PHASES = {
-    "submit": "100s",
-    "reveal": "30s",
-    "key": "30s",
+    "submit": "75s",
+    "reveal": "20s",
+    "key": "20s",
     "vote-commit": "40s",
     "vote-reveal": "30s",
-    "tally": "20s",
+    "tally": "15s",
 }
-MINER_INTERVAL_S = 10  # each scheduled run is a new process: a few CPU-seconds
-WATCH_S = 5
-DEADLINE_S = 420  # the whole play, from the factory to the last claim
+# Each scheduled miner run is a new process (about 4 CPU-seconds): three miners polling every
+# 15 s already take most of one of the two cores this test shares among six machines.
+MINER_INTERVAL_S = 15
+WATCH_S = 10
+DEADLINE_S = 290  # the whole play, from the factory to the last claim
 
 
 @pytest.fixture
@@ -77,7 +81,8 @@ class Machine:
             )
         return proc.stdout + proc.stderr
 
-    def start(self, *args: str) -> None:
+    def start(self, *args: str) -> subprocess.Popen[bytes]:
+        """Start `deml ARGS` in the background, its output in a log in the state dir."""
         log = (self.state / f"{args[0]}-{args[1]}.log").open("ab")
         proc = subprocess.Popen(
             [sys.executable, "-m", "deml.cli", *args],
@@ -85,6 +90,7 @@ class Machine:
             start_new_session=True,
         )  # fmt: skip
         self.background.append(proc)
+        return proc
 
     def stop(self) -> None:
         for proc in self.background:
@@ -116,6 +122,8 @@ def test_a_competition_in_real_time_across_machines(
         # Three miners share two cores here: one scoring child each, two spares kept warm.
         "DEML_SCORING_WORKERS": "1",
         "DEML_SCORING_SPARES": "2",
+        "OMP_NUM_THREADS": "1",  # a thread per machine: six share two cores here
+        "PYTHONUNBUFFERED": "1",  # the logs in the order things happened
         "DVC_NO_ANALYTICS": "1",
     }
     machines = {}
@@ -124,7 +132,8 @@ def test_a_competition_in_real_time_across_machines(
         (machines[name].state / "mlflow.db").write_bytes(migrated_db.read_bytes())
     host = machines["host"]
     try:
-        host.run("prefect", "up")  # the one Prefect server every machine's commands use
+        # The one Prefect server every machine's commands use, started while the host deploys.
+        server = host.start("prefect", "up")
         deployed = host.run("contracts", "deploy")
         factory = re.search(r"factory: (0x[0-9a-fA-F]{40})", deployed).group(1)
         host.start("ipfs", "serve", "--port", str(gateway_port))
@@ -134,9 +143,13 @@ def test_a_competition_in_real_time_across_machines(
                     "DEML_FACTORY": factory,
                     "DEML_IPFS_GATEWAYS": f"http://127.0.0.1:{gateway_port}",
                 }
+        bonds = [
+            machines[f"miner{a}"].start("pool", "bond", "10", "--account", str(a)) for a in MINERS
+        ]
+        for proc in [server, *bonds]:
+            assert proc.wait(timeout=120) == 0, f"see the logs under {tmp_path}"
         for account in MINERS:
             miner = machines[f"miner{account}"]
-            miner.run("pool", "bond", "10", "--account", str(account))
             miner.start("serve", "--account", str(account), "--interval", str(MINER_INTERVAL_S))
 
         phases = [f"--{phase}={length}" for phase, length in PHASES.items()]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -58,6 +59,8 @@ def test_serve_runs_the_miner_on_its_interval(tmp_path: Path, anvil_node: NodeIn
         assert [d["name"] for d in deployments] == ["miner-4"]
         assert deployments[0]["schedules"][0]["schedule"]["interval"] == 5
         assert all(r["deployment_id"] == deployments[0]["id"] for r in completed)
+        # A scheduled run's log says what it sent: the first one bonded the miner.
+        assert re.search(r"sending bond from 0x\w+: tx 0x[0-9a-f]{64}", log.read_text())
     finally:
         interrupted = datetime.now(UTC)
         os.killpg(serve.pid, signal.SIGINT)  # Ctrl-C
