@@ -11,7 +11,7 @@ from rich.table import Table
 
 from deml._fs import atomic_writer
 from deml.cli.context import err, out, settings
-from deml.dataset import crypto, datapackage, pipeline
+from deml.dataset import crypto, datapackage, pipeline, project
 from deml.exceptions import DemlError
 from deml.storage import storage_from_settings, unixfs
 from deml.storage.base import DEFAULT_MAX_SIZE, Storage
@@ -33,6 +33,19 @@ def _storage() -> Storage:
 
 
 # -- data ------------------------------------------------------------------------------------
+
+
+@data_app.command("init")
+def data_init(
+    folder: Annotated[Path, typer.Argument(help="The project folder (made if missing).")] = Path(),
+) -> None:
+    """Make a host project: the dataset pipeline (dvc.yaml, params.yaml) in a git + DVC repo."""
+    for step in project.init(folder):
+        out.print(step)
+    out.print(
+        f"next: edit {folder / 'params.yaml'} (your dataset), then in {folder}:"
+        " `deml data prepare` and `deml host create`"
+    )
 
 
 @data_app.command("prepare")

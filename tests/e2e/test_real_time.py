@@ -26,7 +26,7 @@ import requests
 from deml.chain import accounts
 from deml.chain.client import DEV_MNEMONIC
 from deml.chain.localnode import LocalNode
-from tests.helpers.project import ROOT, free_port, make_project
+from tests.helpers.project import ROOT, free_port
 
 MINERS = (4, 5, 6)
 COMPETITORS = {1: "torch-mlp", 2: "torch-mlp"}  # the quickest to train: the clock is real
@@ -62,18 +62,18 @@ def chain_node(tmp_path: Path) -> Iterator[str]:
 class Machine:
     """One user's machine: a state dir, an environment, and the commands it runs."""
 
-    def __init__(self, name: str, root: Path, base: dict[str, str], project: Path) -> None:
+    def __init__(self, name: str, root: Path, base: dict[str, str]) -> None:
         self.name = name
         self.state = root / name
         self.state.mkdir()
         self.env = {**base, "DEML_STATE_DIR": str(self.state)}
-        self.project = project
+        self.cwd = self.state  # no DeML checkout on any machine: the installed package
         self.background: list[subprocess.Popen[bytes]] = []
 
     def run(self, *args: str, ok: bool = True) -> str:
         proc = subprocess.run(
             [sys.executable, "-m", "deml.cli", *args],
-            cwd=self.project, env=self.env, capture_output=True, text=True, timeout=300,
+            cwd=self.cwd, env=self.env, capture_output=True, text=True, timeout=300,
         )  # fmt: skip
         if ok and proc.returncode != 0:
             raise AssertionError(
@@ -86,7 +86,7 @@ class Machine:
         log = (self.state / f"{args[0]}-{args[1]}.log").open("ab")
         proc = subprocess.Popen(
             [sys.executable, "-m", "deml.cli", *args],
-            cwd=self.project, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            cwd=self.cwd, env=self.env, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )  # fmt: skip
         self.background.append(proc)
@@ -109,7 +109,6 @@ def test_a_competition_in_real_time_across_machines(
     tmp_path: Path, chain_node: str, migrated_db: Path
 ) -> None:
     started = time.monotonic()
-    project = make_project(tmp_path / "project")
     gateway_port, prefect_port = free_port(), free_port()
     base = {k: v for k, v in os.environ.items() if not k.startswith(("DEML_", "PREFECT_"))}
     base |= {
@@ -128,7 +127,7 @@ def test_a_competition_in_real_time_across_machines(
     }
     machines = {}
     for name in ["host", *(f"competitor{a}" for a in COMPETITORS), *(f"miner{a}" for a in MINERS)]:
-        machines[name] = Machine(name, tmp_path, base, project)
+        machines[name] = Machine(name, tmp_path, base)
         (machines[name].state / "mlflow.db").write_bytes(migrated_db.read_bytes())
     host = machines["host"]
     try:
@@ -137,6 +136,8 @@ def test_a_competition_in_real_time_across_machines(
         deployed = host.run("contracts", "deploy")
         factory = re.search(r"factory: (0x[0-9a-fA-F]{40})", deployed).group(1)
         host.start("ipfs", "serve", "--port", str(gateway_port))
+        host.run("data", "init", "project")  # the dataset pipeline, in a git + DVC repo
+        host.cwd = host.state / "project"
         for name, machine in machines.items():
             if name != "host":
                 machine.env |= {

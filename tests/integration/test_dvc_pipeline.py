@@ -14,6 +14,7 @@ import yaml
 from typer.testing import CliRunner
 
 from deml.cli.data import data_app
+from deml.exceptions import ToolchainError
 from tests.helpers.project import ROOT, make_project
 
 app = typer.Typer()
@@ -83,3 +84,35 @@ def test_same_params_same_files_new_params_new_version(project: Path, tmp_path: 
         ["git", "check-ignore", "data/prepared", "data/package"], capture_output=True, text=True
     )
     assert ignored.stdout.split() == ["data/prepared", "data/package"]
+
+
+def test_data_init_makes_a_project_outside_any_checkout(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A host without a DeML clone: `deml data init` gives it the pipeline, in a git + DVC
+    repo of its own, and the same host (state dir, key) gets the checkout's package byte for
+    byte."""
+    checkout = cids(prepare())
+    runner = CliRunner()
+    made = runner.invoke(app, ["data", "init", str(tmp_path / "mine")], catch_exceptions=False)
+    assert made.exit_code == 0, made.output
+    assert "git init" in made.output and "dvc init" in made.output
+    mine = tmp_path / "mine"
+    assert not (mine / "deml").exists()  # the stages run the installed package
+    assert yaml.safe_load((mine / "params.yaml").read_text()) == yaml.safe_load(
+        (ROOT / "params.yaml").read_text()
+    )
+    monkeypatch.chdir(mine)
+    assert cids(prepare()) == checkout
+
+    # A project already there is never written over.
+    before = (mine / "params.yaml").read_bytes()
+    again = runner.invoke(app, ["data", "init", str(mine)])
+    assert isinstance(again.exception, ToolchainError)  # the CLI prints it as `error: …`
+    assert "already has dvc.yaml, params.yaml" in str(again.exception)
+    assert (mine / "params.yaml").read_bytes() == before
+
+    # Inside a larger git repo, the project is a DVC subdir of it.
+    nested = runner.invoke(app, ["data", "init", str(mine / "another")], catch_exceptions=False)
+    assert nested.exit_code == 0, nested.output
+    assert "git init" not in nested.output and (mine / "another" / ".dvc").is_dir()
