@@ -118,6 +118,15 @@ def record_lost(lost: dict[str, str]) -> None:
         tracking.fail_run(run_id, reason)
 
 
+@task(cache_policy=NO_CACHE)
+def end_killed_runs(address: str) -> None:
+    """End as KILLED the MLflow runs that a dead process on this machine left unsubmitted."""
+    settings, _ = session()
+    tracking.configure(settings.resolved_mlflow_uri)
+    for name in tracking.end_killed_runs(address):
+        print(f"MLflow run {name!r}: its process died before it was submitted; ended as KILLED")
+
+
 @task(cache_policy=NO_CACHE, **RETRIES)
 def record_reveals(address: str, account: int, ids: list[int]) -> None:
     """Write each revealed submission's id, payload and transactions into its MLflow run."""

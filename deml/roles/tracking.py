@@ -18,7 +18,9 @@ depends on MLflow's "active run".
 
 from __future__ import annotations
 
+import os
 import re
+import socket
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
@@ -32,6 +34,7 @@ from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.exceptions import MlflowException
 
+from deml._process import start_time
 from deml.exceptions import TrackingError
 from deml.model.spec import ModelSpec
 
@@ -48,6 +51,10 @@ TAG_REVEAL_TX = "deml.reveal_tx"
 TAG_PAYLOAD_HASH = "deml.payload_keccak256"
 TAG_STATUS = "deml.status"
 TAG_LOST = "deml.lost_reason"
+# The process that trains a run: a run left RUNNING by a process that is gone was killed.
+TAG_HOST = "deml.host"
+TAG_PID = "deml.pid"
+TAG_PID_START = "deml.pid_start"
 MAX_PARAM_CHARS = 6000  # MLflow's limit on a param value
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 
@@ -131,6 +138,9 @@ def start_submission_run(competition: str, model_name: str, params: Mapping[str,
             TAG_COMPETITION: competition_key(competition),
             TAG_MODEL: model_name,
             TAG_STATUS: "training",
+            TAG_HOST: socket.gethostname(),
+            TAG_PID: str(os.getpid()),
+            TAG_PID_START: str(start_time(os.getpid())),
         },
     )
     logged = [Param(key, _param_value(value)) for key, value in params.items()]
@@ -248,6 +258,34 @@ def fail_run(run_id: str, reason: str) -> None:
     client.set_tag(run_id, TAG_STATUS, "lost")
     client.set_tag(run_id, TAG_LOST, reason)
     client.set_terminated(run_id, "FAILED")
+
+
+def end_killed_runs(competition: str) -> list[str]:
+    """End as KILLED, with the reason, the runs of this competition that a process on this
+    machine started and left unsubmitted (training or trained) when it died; return their
+    names. A submitted run stays open: it is finished when its score is verified."""
+    exp_id = find_experiment(competition)
+    if exp_id is None:
+        return []
+    client = _client()
+    host = socket.gethostname()
+    killed = []
+    for run in client.search_runs([exp_id], "attributes.status = 'RUNNING'"):
+        tags = run.data.tags
+        if tags.get(TAG_HOST) != host or tags.get(TAG_STATUS) not in ("training", "trained"):
+            continue
+        pid = int(tags.get(TAG_PID, "0"))
+        if pid and str(start_time(pid)) == tags.get(TAG_PID_START):
+            continue  # its process is still at work
+        reason = (
+            f"its process ({pid} on {host}) ended while the model was {tags[TAG_STATUS]}:"
+            " it was never submitted"
+        )
+        client.set_tag(run.info.run_id, TAG_STATUS, "killed")
+        client.set_tag(run.info.run_id, TAG_LOST, reason)
+        client.set_terminated(run.info.run_id, "KILLED")
+        killed.append(run.info.run_name)
+    return killed
 
 
 def runs_for_competition(competition: str) -> list[dict[str, Any]]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -187,3 +189,33 @@ def test_configure_defaults_to_the_settings_sqlite_db(
         mlflow.set_tracking_uri(previous)
     assert uri == f"sqlite:///{(tmp_path / 'state' / 'mlflow.db').resolve()}"
     assert (tmp_path / "state").is_dir()
+
+
+def test_the_runs_a_dead_process_left_unsubmitted_end_killed(store: MlflowClient) -> None:
+    """A competitor killed while training leaves its run RUNNING: the next competitor command
+    on the machine ends it KILLED with the reason. A run of a live process, and a submitted
+    run (its score is recorded later, from any process), stay open."""
+    uri = tracking.tracking_uri()
+
+    def run_in_a_process_that_dies(model: str, status: str) -> None:
+        script = (
+            "import os\nfrom deml.roles import tracking\n"
+            f"tracking.configure({uri!r})\n"
+            f"run = tracking.start_submission_run({COMPETITION!r}, {model!r}, {{}})\n"
+            f"tracking._client().set_tag(run, tracking.TAG_STATUS, {status!r})\n"
+            "os._exit(9)  # killed: nothing ends the run\n"
+        )
+        subprocess.run([sys.executable, "-c", script], check=False, timeout=120)
+
+    run_in_a_process_that_dies("torch-mlp", "training")
+    run_in_a_process_that_dies("torch-cnn", "committed")
+    live = tracking.start_submission_run(COMPETITION, "keras-mlp", {})  # this process's
+    assert tracking.end_killed_runs(COMPETITION) == ["torch-mlp"]
+    runs = {r.info.run_name: r for r in store.search_runs([tracking.find_experiment(COMPETITION)])}
+    killed = runs["torch-mlp"]
+    assert killed.info.status == "KILLED"
+    assert killed.data.tags[tracking.TAG_STATUS] == "killed"
+    assert "ended while the model was training" in killed.data.tags[tracking.TAG_LOST]
+    assert runs["torch-cnn"].info.status == "RUNNING"  # submitted: its score comes later
+    assert store.get_run(live).info.status == "RUNNING"
+    assert tracking.end_killed_runs(COMPETITION) == []  # once
