@@ -30,3 +30,24 @@ def load(path: Path) -> dict[str, Any] | None:
 def save(path: Path, record: dict[str, Any]) -> None:
     """Replace the record at `path` atomically."""
     write_atomic(path, [json.dumps(record, indent=2, sort_keys=True).encode() + b"\n"])
+
+
+def claim(folder: Path, owner: str) -> Path | None:
+    """Make `folder` the records of `owner` (stamped in `folder/owner.json`). Records another
+    owner left there are moved aside whole, to `folder.earlier-N`, and that path returned.
+
+    The roles keep a competition's records under its address, and a reset dev chain deploys
+    the same addresses again: without this a competitor took the last competition's entries
+    for its own and skipped training."""
+    stamp = folder / "owner.json"
+    found = load(stamp)
+    moved = None
+    if found is not None and found.get("owner") != owner:
+        n = 1
+        while (aside := folder.with_name(f"{folder.name}.earlier-{n}")).exists():
+            n += 1
+        folder.rename(aside)
+        moved = aside
+    if found is None or moved is not None:
+        save(stamp, {"owner": owner})  # a folder from before stamps: its records are kept
+    return moved

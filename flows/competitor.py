@@ -20,7 +20,7 @@ def competitor_flow(
     not yet submitted, log it to MLflow, pack and commit it. On every run: reveal in the reveal
     window; once finalized, write the verified scores into the MLflow runs and claim."""
     models = models or []
-    competitor.end_killed_runs(competition)
+    competitor.tidy_state(competition)
     already = competitor.entries_count(competition, account)
     ids = []
     if already < len(models) and competitor.submissions_open(competition):

@@ -9,6 +9,7 @@ from prefect import Task
 from prefect.client.schemas.objects import TaskRun
 from prefect.states import State
 
+from deml import journal
 from deml.chain.client import Chain
 from deml.chain.localnode import connect
 from deml.contracts import deployment
@@ -58,3 +59,14 @@ def factory(settings: Settings, chain: Chain) -> CompetitionFactory:
 
 def competition(chain: Chain, address: str) -> Competition:
     return Competition(chain, address)
+
+
+def claim_records(role: str, address: str) -> None:
+    """Make `role`'s records kept under `address` this competition's (deml.journal.claim,
+    the competition known by its test key's hash): a reset dev chain deploys the same
+    addresses again, and an earlier competition's records are moved aside, said in the log."""
+    settings, chain = session()
+    owner = competition(chain, address).params().test_key_hash.hex()
+    moved = journal.claim(settings.state_dir / role / address, owner)
+    if moved is not None:
+        print(f"records of an earlier competition at {address} (a reset chain?) moved to {moved}")

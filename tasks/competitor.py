@@ -15,7 +15,7 @@ from deml.dataset import datapackage
 from deml.model import payload
 from deml.roles import competitor, standing, tracking
 from deml.storage import storage_from_settings
-from tasks.common import RETRIES, competition, factory, session
+from tasks.common import RETRIES, claim_records, competition, factory, session
 
 
 @task(cache_policy=NO_CACHE, **RETRIES)
@@ -118,10 +118,13 @@ def record_lost(lost: dict[str, str]) -> None:
         tracking.fail_run(run_id, reason)
 
 
-@task(cache_policy=NO_CACHE)
-def end_killed_runs(address: str) -> None:
-    """End as KILLED the MLflow runs that a dead process on this machine left unsubmitted."""
+@task(cache_policy=NO_CACHE, **RETRIES)
+def tidy_state(address: str) -> None:
+    """Before anything else: move aside the records an earlier competition at this address
+    left (a reset dev chain deploys the same addresses again), and end as KILLED the MLflow
+    runs that a dead process on this machine left unsubmitted."""
     settings, _ = session()
+    claim_records("competitor", address)
     tracking.configure(settings.resolved_mlflow_uri)
     for name in tracking.end_killed_runs(address):
         print(f"MLflow run {name!r}: its process died before it was submitted; ended as KILLED")

@@ -11,12 +11,13 @@ from deml.contracts.types import Phase
 from deml.roles import miner, settlement
 from deml.scoring.sandbox import default_sandbox
 from deml.storage import storage_from_settings
-from tasks.common import RETRIES, competition, factory, session
+from tasks.common import RETRIES, claim_records, competition, factory, session
 
 
 def _book(address: str, account: int) -> tuple[Any, Any, Any, miner.MinerBook]:
     settings, chain = session()
     who = chain.signer(account)
+    claim_records("miner", address)
     return settings, chain, who, miner.MinerBook(settings.state_dir, address, who.address)
 
 
