@@ -32,6 +32,7 @@ from deml.exceptions import ContentTooLarge, IntegrityError, InvalidCid
 
 RAW = "raw"
 DAG_PB = "dag-pb"
+HASH = "sha2-256"  # the only hash function a CID may name here
 # kubo refuses to move blocks over 2 MiB between peers; a 1 MiB-chunk DAG never needs more.
 MAX_BLOCK_SIZE = 2 * 1024 * 1024
 # A 1,024-wide tree of depth 8 would address 1 ZiB; deeper means a hostile or broken DAG.
@@ -125,7 +126,7 @@ _PB = _messages()
 
 def block_cid(block: bytes, codec: str = RAW) -> CID:
     """The CIDv1 (sha2-256) of one block."""
-    return CID("base32", 1, codec, multihash.wrap(hashlib.sha256(block).digest(), "sha2-256"))
+    return CID("base32", 1, codec, multihash.wrap(hashlib.sha256(block).digest(), HASH))
 
 
 def parse_cid(text: str | bytes | CID) -> CID:
@@ -146,6 +147,9 @@ def verify_block(cid: CID, block: bytes) -> None:
         raise IntegrityError(f"block {cid} is {len(block):,} bytes, over {MAX_BLOCK_SIZE:,}")
     if cid.codec.name not in (RAW, DAG_PB):
         raise IntegrityError(f"{cid} has codec {cid.codec.name}; only raw and dag-pb are read")
+    if cid.hashfun.name != HASH or len(cid.raw_digest) != 32:
+        # md5 and sha1 collide on demand: a block chosen to match would pass its CID's check.
+        raise IntegrityError(f"{cid} is a {cid.hashfun.name} CID; only {HASH} CIDs are trusted")
     try:
         digest = multihash.digest(block, cid.hashfun)
     except (KeyError, ValueError) as exc:
@@ -285,6 +289,12 @@ def read_file(root: CID, fetch: BlockFetcher, max_size: int) -> Iterator[bytes]:
     Raises ContentTooLarge before reading past `max_size`, and IntegrityError on any block
     that does not hash to its CID or any node whose sizes disagree with its children. Pieces
     may have been yielded before an error: write them somewhere temporary until the end.
+
+    The work is bounded by the root's declared size (itself within `max_size`): no link may
+    name a child of 0 bytes (no importer writes one; 1,024 of them per level to one empty
+    block made a 0-byte file of 1,024^3 nodes, 100 hours of walking), so every node is on
+    the way to at least one byte, and a file of n bytes has at most (MAX_DEPTH + 1) x n + 1
+    nodes.
     """
     total = 0
 
@@ -311,6 +321,8 @@ def read_file(root: CID, fetch: BlockFetcher, max_size: int) -> Iterator[bytes]:
         if pieces.data:
             total += len(pieces.data)
             yield pieces.data
+        if 0 in pieces.blocksizes:
+            raise IntegrityError(f"{cid} links a child of 0 bytes, which no file needs")
         for child, child_size in zip(pieces.links, pieces.blocksizes, strict=True):
             yield from walk(child, child_size, depth + 1)
 

@@ -302,3 +302,46 @@ def test_storage_from_settings_picks_the_backend(
     monkeypatch.setenv("DEML_IPFS_API_URL", "http://127.0.0.1:5999")
     kubo = storage_from_settings(load_settings())
     assert isinstance(kubo, KuboStore) and kubo.api_url == "http://127.0.0.1:5999"
+
+
+@pytest.mark.parametrize("hashfun", ["md5", "sha1", "sha2-512", "identity"])
+def test_a_cid_of_any_hash_but_sha2_256_is_refused_even_when_the_block_matches(
+    local: LocalStore, hashfun: str
+) -> None:
+    """md5 and sha1 collide on demand: a block made to match such a CID would pass its check.
+    Only sha2-256, the one hash DeML produces, is trusted (issue 14)."""
+    from multiformats import CID, multihash
+
+    block = b"a block that matches its weak CID"
+    cid = CID("base32", 1, "raw", multihash.digest(block, hashfun))
+    with pytest.raises(IntegrityError, match=f"is a {hashfun} CID; only sha2-256"):
+        local.put_block(cid, block)
+    assert not local.has(cid)
+    car_bytes = io.BytesIO()
+    car.write_car(car_bytes, [cid], [(cid, block)])
+    car_bytes.seek(0)
+    with pytest.raises(IntegrityError, match="only sha2-256"):
+        _roots, sections = car.read_car(car_bytes)
+        list(sections)
+
+
+def test_a_dag_of_a_million_links_to_one_empty_block_is_refused_at_once(
+    local: LocalStore,
+) -> None:
+    """1,024 links per level to one empty block: a 0-byte file of 1,024^3 leaves that took
+    100 hours to walk. A link to a 0-byte child is refused at the first node (issue 14)."""
+    empty = unixfs.block_cid(b"")
+    local.put_block(empty, b"")
+    node = unixfs.Node(empty, 0, 0)
+    for _level in range(3):
+        block = unixfs.encode_file_node([node] * 1024)
+        cid = unixfs.block_cid(block, unixfs.DAG_PB)
+        local.put_block(cid, block)
+        node = unixfs.Node(cid, len(block), 0)
+    fetched: list[object] = []
+    fetch = local.get_block
+    with pytest.raises(IntegrityError, match="links a child of 0 bytes"):
+        b"".join(unixfs.read_file(node.cid, lambda c: fetched.append(c) or fetch(c), 10**9))
+    assert len(fetched) == 1  # the root alone
+    with pytest.raises(IntegrityError, match="links a child of 0 bytes"):
+        local.get(node.cid)
