@@ -4,11 +4,12 @@ here, so the gateway need not be trusted. Read-only."""
 from __future__ import annotations
 
 import io
+import time
 from pathlib import Path
-from typing import IO
 
 import requests
 from multiformats import CID
+from urllib3.exceptions import HTTPError
 
 from deml._fs import write_atomic
 from deml.exceptions import (
@@ -19,7 +20,7 @@ from deml.exceptions import (
     StorageUnavailable,
 )
 from deml.storage import car, unixfs
-from deml.storage.base import DEFAULT_MAX_SIZE, Storage, read_capped
+from deml.storage.base import DEFAULT_MAX_SIZE, Storage
 from deml.storage.unixfs import MAX_BLOCK_SIZE, parse_cid
 
 
@@ -45,9 +46,10 @@ class GatewayStore(Storage):
         """Every block the gateway sends for `root`, each verified, at most about `max_size`."""
         # Blocks carry some overhead over the file bytes: allow 1/16 on top, plus one block.
         budget = max_size + max_size // 16 + MAX_BLOCK_SIZE
+        deadline = self._deadline()
         answer = self._request(root, "car", "application/vnd.ipld.car", {"dag-scope": "all"})
         with answer:
-            _, sections = car.read_car(_CappedReader(answer.raw, budget))
+            _, sections = car.read_car(_Body(answer, budget, deadline))
             return dict(sections)
 
     def copy_dag(self, root: CID, into: Storage, *, max_size: int = DEFAULT_MAX_SIZE) -> int:
@@ -55,11 +57,12 @@ class GatewayStore(Storage):
         `into.put_block`; the root goes last, so a store that holds the root holds it all.
         Return the blocks stored."""
         budget = max_size + max_size // 16 + MAX_BLOCK_SIZE
+        deadline = self._deadline()
         answer = self._request(root, "car", "application/vnd.ipld.car", {"dag-scope": "all"})
         held: bytes | None = None
         count = 0
         with answer:
-            _, sections = car.read_car(_CappedReader(answer.raw, budget))
+            _, sections = car.read_car(_Body(answer, budget, deadline))
             for cid, block in sections:
                 if cid == root:
                     held = block
@@ -81,11 +84,20 @@ class GatewayStore(Storage):
         return count
 
     def get_block(self, cid: CID) -> bytes:
+        deadline = self._deadline()
         with self._request(cid, "raw", "application/vnd.ipld.raw", {}) as answer:
-            block = read_capped(answer, MAX_BLOCK_SIZE)
-        if block is None:
-            raise IntegrityError(f"the gateway sent more than {MAX_BLOCK_SIZE:,} bytes for {cid}")
-        return block
+            try:
+                return _Body(answer, MAX_BLOCK_SIZE, deadline).read()
+            except ContentTooLarge:
+                raise IntegrityError(
+                    f"the gateway sent more than {MAX_BLOCK_SIZE:,} bytes for {cid}"
+                ) from None
+
+    def _deadline(self) -> float:
+        """When a whole answer must be in: `timeout_s` from now. requests' timeout applies to
+        each read, and a gateway sending a byte now and then never trips it (a 217-byte CAR
+        took 10.8 s with a 1 s timeout)."""
+        return time.monotonic() + self.timeout_s
 
     def _request(self, cid: CID, fmt: str, accept: str, extra: dict[str, str]) -> requests.Response:
         url = f"{self.gateway_url}/ipfs/{cid}"
@@ -133,18 +145,33 @@ def _lookup(blocks: dict[CID, bytes]) -> unixfs.BlockFetcher:
     return fetch
 
 
-class _CappedReader(io.RawIOBase):
-    """A stream that raises ContentTooLarge once more than `cap` bytes have been read."""
+class _Body(io.RawIOBase):
+    """An answer's body as it arrives, whatever the gateway sends: ContentTooLarge past `cap`
+    bytes, StorageUnavailable once `deadline` (time.monotonic) passes. Each read takes what
+    one receive gives, so a dribbling gateway is cut off at the deadline, at most one
+    per-read timeout late."""
 
-    def __init__(self, raw: IO[bytes], cap: int) -> None:
-        self._raw, self._left = raw, cap
+    def __init__(self, answer: requests.Response, cap: int, deadline: float) -> None:
+        self._raw, self._left, self._deadline = answer.raw, cap, deadline
+        self._url = answer.url
 
     def readable(self) -> bool:
         return True
 
     def read(self, size: int = -1) -> bytes:
-        data = self._raw.read(self._left + 1 if size < 0 else min(size, self._left + 1))
+        want = self._left + 1 if size is None or size < 0 else min(size, self._left + 1)
+        data = bytearray()
+        while len(data) < want:
+            if time.monotonic() > self._deadline:
+                raise StorageUnavailable(f"the gateway was too slow: {self._url} is not in yet")
+            try:
+                piece = self._raw.read1(want - len(data))
+            except (requests.RequestException, OSError, HTTPError) as exc:
+                raise StorageUnavailable(f"the gateway stopped answering ({exc})") from None
+            if not piece:
+                break
+            data += piece
         self._left -= len(data)
         if self._left < 0:
             raise ContentTooLarge("the gateway sent more than the size limit allows")
-        return data
+        return bytes(data)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import random
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ import pytest
 import requests
 import uvicorn
 
-from deml.exceptions import BlockNotFound
+from deml.exceptions import BlockNotFound, StorageUnavailable
 from deml.settings import load_settings
 from deml.storage import car, storage_from_settings, unixfs
 from deml.storage.fallback import FallbackStore
@@ -137,3 +138,43 @@ def test_a_lying_gateway_is_caught_and_the_next_one_used(
         assert not mine.has(cid)  # nothing half-kept
         both = FallbackStore(mine, [GatewayStore(url), GatewayStore(gateway)])
         assert both.get(cid) == DATA
+
+
+def test_a_gateway_that_dribbles_its_answer_is_cut_off_at_the_deadline(
+    host: LocalStore,
+) -> None:
+    """Each byte comes well within the per-read timeout, the whole answer never does: the
+    store gives up at its deadline instead of reading for as long as the gateway likes (a
+    217-byte CAR took 10.8 s with timeout_s=1; issue 14)."""
+    cid = host.put(SMALL)
+    body = io.BytesIO()
+    car.write_car(body, [cid], [(cid, host.get_block(cid))])
+    answer = body.getvalue()
+    sent = []
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def dribble() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(65536)  # the request
+            head = (
+                "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.ipld.car; version=1\r\n"
+                f"Content-Length: {len(answer)}\r\n\r\n"
+            )
+            conn.sendall(head.encode())
+            for byte in answer:
+                try:
+                    conn.sendall(bytes([byte]))
+                except OSError:
+                    return  # the client hung up
+                sent.append(byte)
+                time.sleep(0.05)  # 20 bytes a second: the answer takes about 3 s
+
+    thread = threading.Thread(target=dribble, daemon=True)
+    thread.start()
+    store = GatewayStore(f"http://127.0.0.1:{port}", timeout_s=0.5)
+    with pytest.raises(StorageUnavailable, match="too slow"):
+        store.get(cid)
+    assert len(sent) < len(answer)  # it gave up before the gateway was done
+    listener.close()
