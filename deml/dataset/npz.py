@@ -27,14 +27,26 @@ def npz_bytes(X: np.ndarray, y: np.ndarray) -> bytes:
 
 
 def read_npz(data: bytes | Path, where: str = "") -> tuple[np.ndarray, np.ndarray]:
-    """X (float32) and y (int64) from a DeML .npz, loaded with allow_pickle=False."""
+    """X (float32) and y (int64) from a DeML .npz, loaded with allow_pickle=False.
+
+    A DeML .npz stores its arrays uncompressed (`npz_bytes`), so loading it takes no more
+    memory than its size. Anything else is refused before an array is allocated: compressed
+    members (a 262 KB test split deflated from 268 MB of zeros unpacked in the miner's own
+    process) and headers that declare more data than their member holds (numpy allocates
+    the declared shape first).
+    """
     where = where or str(data if isinstance(data, Path) else "the .npz data")
     source = data if isinstance(data, Path) else io.BytesIO(data)
     try:
+        _check_members(source, where)
+        if isinstance(source, io.BytesIO):
+            source.seek(0)
         with np.load(source, allow_pickle=False) as npz:
             if sorted(npz.files) != ["X", "y"]:
                 raise DatasetError(f"{where}: expected arrays X and y, found {npz.files}")
             X, y = npz["X"], npz["y"]
+    except DatasetError:
+        raise
     except (ValueError, OSError, zipfile.BadZipFile) as exc:
         raise DatasetError(f"{where} is not a DeML .npz file: {exc}") from None
     if X.dtype != np.float32 or y.dtype != np.int64 or len(X) != len(y) or y.ndim != 1:
@@ -43,3 +55,26 @@ def read_npz(data: bytes | Path, where: str = "") -> tuple[np.ndarray, np.ndarra
             f" got X {X.dtype}{X.shape}, y {y.dtype}{y.shape}"
         )
     return X, y
+
+
+def _check_members(source: Path | io.BytesIO, where: str) -> None:
+    """Every member stored as is, and its array no larger than the bytes it holds."""
+    with zipfile.ZipFile(source) as zf:
+        for info in zf.infolist():
+            if info.compress_type != zipfile.ZIP_STORED or info.file_size != info.compress_size:
+                raise DatasetError(
+                    f"{where}: {info.filename} is compressed ({info.file_size:,} bytes from"
+                    f" {info.compress_size:,}); a DeML .npz stores its arrays as they are"
+                )
+            with zf.open(info) as member:
+                version = np.lib.format.read_magic(member)
+                if version == (1, 0):
+                    shape, _, dtype = np.lib.format.read_array_header_1_0(member)
+                else:
+                    shape, _, dtype = np.lib.format.read_array_header_2_0(member)
+            declared = int(np.prod(shape, dtype=object)) * dtype.itemsize
+            if declared > info.file_size:
+                raise DatasetError(
+                    f"{where}: {info.filename} declares {declared:,} bytes of data in a member"
+                    f" of {info.file_size:,}"
+                )
