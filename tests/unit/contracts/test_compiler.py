@@ -54,6 +54,7 @@ def test_every_fixture_has_a_loadable_artifact_beside_its_source() -> None:
     assert {item["name"] for item in probe.abi if item["type"] == "error"} == {
         "ProbeValueTooLarge",
         "ProbeUnauthorized",
+        "ProbeTooLate",
     }
 
 
