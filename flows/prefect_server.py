@@ -113,6 +113,11 @@ class ManagedServer:
         self.home.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "PREFECT_HOME": str(self.home)}
         env.pop("PREFECT_API_URL", None)  # the server must not try to reach itself as a client
+        # Every role on the machine writes to this server's SQLite database: a request waits
+        # up to 30 s for the write lock (Prefect's default, 10 s, answered 503 under the load
+        # of six roles on two cores, and a competitor missed its reveal window).
+        env.setdefault("PREFECT_SERVER_DATABASE_TIMEOUT", "30")
+        env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # no telemetry, no route out
         command = [sys.executable, "-m", "prefect", "server", "start"]
         command += ["--host", "127.0.0.1", "--port", str(self.port)]
         with self.log.open("ab") as sink:

@@ -118,6 +118,9 @@ def test_a_competition_in_real_time_across_machines(
         # The server books a deployment's scheduled runs every 60 s by default: on a clock of
         # tens of seconds a phase would pass before the miners' first runs.
         "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "2",
+        # ...and books 100 runs ahead per deployment each time: a few are enough, and every
+        # booking is a write to the SQLite database all six machines share.
+        "PREFECT_SERVER_SERVICES_SCHEDULER_MAX_RUNS": "5",
         # Three miners share two cores here: one scoring child each, two spares kept warm.
         "DEML_SCORING_WORKERS": "1",
         "DEML_SCORING_SPARES": "2",
