@@ -101,6 +101,10 @@ def _detach(server: int, keep: tuple[int, ...]) -> None:
     if os.getppid() != server:
         os._exit(1)
     _LIBC.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    # A signal from outside (a terminal's, a stray kill) must end the process as a signal the
+    # server can tell apart, not become an exception in the model's result, scored 0.
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
+        signal.signal(sig, signal.SIG_DFL)
     # Keep only this job's two pipes: not the server's protocol, not other children's pipes.
     low = 3
     for fd in sorted(keep):

@@ -190,8 +190,9 @@ class Sandbox:
     ) -> list[ScoreResult]:
         """Score each payload on one test set (written once), each in its own child process.
 
-        Raises SandboxError if the fork server itself fails twice: that is never the model's
-        doing (no model runs in it), so no model is scored 0 for it.
+        Raises SandboxError if the fork server itself fails twice, or if a payload's scoring
+        process is killed from outside every time it is tried: neither is the model's doing,
+        so no model is scored 0 for it. Only the sandbox's own limits score a model 0.
         """
         if self._closed:
             raise SandboxError("the scoring sandbox is closed")
@@ -229,6 +230,10 @@ class Sandbox:
                         # it and try once more, so that a hiccup here scores no honest model 0.
                         failure, lost = exc, [*lost, i]
                         continue
+                    if header.get("lost"):
+                        # Its process was killed from outside, again and again (the OOM
+                        # killer, a stray signal): no verdict on the model, so no 0 for it.
+                        raise SandboxError(f"payload {i} could not be scored: {header['error']}")
                     results[i] = _result(header, data, y, spec)
                 if lost:
                     self._restart(conn)

@@ -43,7 +43,14 @@ MAX_LINGERING = 64
 MAX_LINGERING_BYTES = 1 << 30
 _MAX_WARM_FAILURES = 3
 _RESULT_SECONDS = 5.0
-_MAX_DEATHS_UNREAD = 3
+# A job whose child dies of something other than the model (killed from outside before or
+# while it ran) goes to a fresh child, at most this many times; then the reply says `lost`.
+_MAX_DEATHS = 3
+# Signals a model cannot send itself (it has no syscalls, only ONNX operators): the OOM killer,
+# a stray kill or a terminal's. The CPU limit's SIGKILL is told apart by the CPU time used.
+_FROM_OUTSIDE = frozenset(
+    {signal.SIGKILL, signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT}
+)
 
 
 @dataclass
@@ -150,27 +157,32 @@ class _Server:
             try:
                 write_frame(child.job_w, job, payload)
             except OSError:  # it died before the job reached it
-                self._died_unread(child)
+                self._lost(child, "died before they could read the model")
                 continue
             self.running[child.result_r] = child
 
-    def _died_unread(self, child: _Child) -> None:
-        # A child that died before it read the whole job never parsed a byte of the model (the
-        # OOM killer, a stray signal): the job goes to another child, up to a limit.
+    def _lost(self, child: _Child, why: str) -> None:
+        # Not the model's doing (it never ran, or something outside killed its process): the
+        # job goes to a fresh child, up to a limit; then the client is told it was lost, never
+        # that the model scored 0.
         assert child.job is not None
         _reap(child)
-        if child.deaths + 1 < _MAX_DEATHS_UNREAD:
+        if child.deaths + 1 < _MAX_DEATHS:
             self.queue.appendleft((child.job, child.payload, child.deaths + 1))
             return
-        error = f"{_MAX_DEATHS_UNREAD} scoring processes died before they could read the model"
-        self._reply({"ok": False, "error": error, "seconds": 0.0, "id": child.job.get("id")})
+        error = f"{_MAX_DEATHS} scoring processes in a row {why}"
+        reply = {"ok": False, "lost": True, "error": error, "seconds": 0.0}
+        self._reply({**reply, "id": child.job.get("id")})
 
     def _finish(self, child: _Child) -> None:
         assert child.job is not None
         if _unread_bytes(child.job_w):
-            self._died_unread(child)
+            self._lost(child, "died before they could read the model")
             return
         header, data = _collect(child)
+        if header.get("lost"):
+            self._lost(child, str(header["error"]))
+            return
         self._reply({**header, "id": child.job.get("id"), "pid": child.pid}, data)
         _close_pipes(child)
         self._linger(child)
@@ -284,17 +296,20 @@ def _collect(child: _Child) -> tuple[dict[str, Any], bytes]:
             data = read_exact(child.result_r, 8 * int(child.job["samples"]), deadline)
         return {**header, "seconds": time.monotonic() - child.started}, data
     except TimeoutError:
-        reason = _timed_out(child.job)
+        reason, lost = _timed_out(child.job), False
     except Exception:  # EOF, or bytes that are not a frame: what the child sent is its own doing
-        reason = _death_reason(child, child.job)
-    return {"ok": False, "error": reason, "seconds": time.monotonic() - child.started}, b""
+        reason, lost = _death_reason(child, child.job)
+    header = {"ok": False, "error": reason, "seconds": time.monotonic() - child.started}
+    return {**header, "lost": True} if lost else header, b""
 
 
 def _timed_out(job: dict[str, Any]) -> str:
     return f"timed out after {float(job['wall_seconds']):g} s (wall clock)"
 
 
-def _death_reason(child: _Child, job: dict[str, Any]) -> str:
+def _death_reason(child: _Child, job: dict[str, Any]) -> tuple[str, bool]:
+    """Why the child stopped without a result, and whether it was lost (killed from outside:
+    not the model's doing, so not a verdict on it)."""
     # Its result pipe closed, so it is exiting; one that sent garbage instead is still alive.
     for _ in range(100):
         pid, status, usage = os.wait4(child.pid, os.WNOHANG)
@@ -303,14 +318,16 @@ def _death_reason(child: _Child, job: dict[str, Any]) -> str:
         time.sleep(0.01)
     else:
         _kill(child)
-        return "the scoring process sent a malformed result"
+        return "the scoring process sent a malformed result", False
     child.pid = 0
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
         if sig == signal.SIGXCPU or usage.ru_utime + usage.ru_stime >= float(job["cpu_seconds"]):
-            return f"killed by the CPU time limit ({job['cpu_seconds']} s)"
-        return f"the model killed its process ({signal.Signals(sig).name})"
-    return f"the scoring process exited with status {os.WEXITSTATUS(status)} and no result"
+            return f"killed by the CPU time limit ({job['cpu_seconds']} s)", False
+        if sig in _FROM_OUTSIDE:
+            return f"were killed from outside ({signal.Signals(sig).name})", True
+        return f"the model killed its process ({signal.Signals(sig).name})", False
+    return f"the scoring process exited with status {os.WEXITSTATUS(status)} and no result", False
 
 
 def _unread_bytes(fd: int) -> int:

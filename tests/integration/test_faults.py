@@ -1,6 +1,6 @@
 """Faults the roles must survive with nothing lost: a killed miner, a node that goes away for
-a few seconds, a node restarted from its state file mid-competition, and a host whose test
-split is not what it declared."""
+a few seconds, a node restarted from its state file mid-competition, a host whose test
+split is not what it declared, and a competition the miner cannot work on."""
 
 from __future__ import annotations
 
@@ -199,3 +199,48 @@ def test_a_test_split_of_another_size_is_a_host_fault(role_env: Path) -> None:
     game.to_tally()
     assert settlement.finalize(comp, chain.accounts[9])
     assert comp.summary().outcome == Outcome.HOST_FAULT
+
+
+def test_a_competition_the_miner_cannot_work_on_does_not_stop_its_vote_on_another(
+    role_env: Path,
+) -> None:
+    """A competition whose dataset no store serves fails the miner's pass on it (and the
+    flow names it), but the same pass still commits the miner's vote on the next one."""
+    from deml.exceptions import MinerError
+    from deml.settings import load_settings
+    from flows.competitor import competitor_flow
+    from flows.host import host_flow
+    from flows.miner import miner_flow
+    from tasks import common, devchain
+
+    settings = load_settings()
+    chain = Chain.from_settings(settings)
+    juror = chain.accounts[4].address
+    miner_flow(account=4)  # bonds: the only miner in this factory's pool
+    # Created first, so the pass meets it first: drafted, key out, its dataset in no store.
+    now = chain.timestamp()
+    stuck = create_game(
+        chain, common.factory(settings, chain), chain.accounts[0],
+        vote_commit_deadline=now + 20_000, vote_reveal_deadline=now + 21_000,
+    )  # fmt: skip
+    stuck.open_with(chain.accounts[2])
+    assert stuck.jury() == {juror: 3}
+
+    template = {"seats": 3, "durations": dict.fromkeys(
+        ("submit", "reveal", "key", "vote_commit", "vote_reveal", "tally"), 600
+    )}  # fmt: skip
+    address = host_flow(account=0, project=str(role_env), template=template)
+    competitor_flow(competition=address, account=1, models=["torch-mlp"], epochs=1)
+    devchain.advance_past(address, "submit")
+    miner_flow(competition=address, account=4)  # draws the jury
+    competitor_flow(competition=address, account=1)  # reveals
+    devchain.advance_past(address, "reveal")
+    host_flow(competition=address, account=0)  # reveals the key
+    comp = Competition(chain, address)
+    assert comp.phase() == Phase.VOTE_COMMIT and stuck.competition.phase() == Phase.VOTE_COMMIT
+
+    failed = f"could not work on 1 of 2 competitions: {stuck.competition.address}: BlockNotFound"
+    with pytest.raises(MinerError, match=failed):
+        miner_flow(account=4)
+    assert comp.seat(1, juror).state == VoteState.COMMITTED
+    assert stuck.competition.seat(1, juror).state == VoteState.NONE

@@ -356,3 +356,49 @@ def test_a_closed_sandbox_refuses_work() -> None:
     sandbox.close()
     with pytest.raises(SandboxError, match="closed"):
         sandbox.score(HONEST, X, Y, SPEC)
+
+
+# A model that runs long enough (a second or so on one sample) to be killed while it runs.
+SLOW = hostile.payload(hostile.slow(matmuls=20))
+
+
+def _kill_children(sandbox: Sandbox, sig: signal.Signals, times: int) -> list[int]:
+    """Kill the child running the model, `times` times (each retry is a fresh child), as the
+    OOM killer or a stray signal would; return the pids killed."""
+    killed: list[int] = []
+    deadline = time.monotonic() + 60
+    while len(killed) < times and time.monotonic() < deadline:
+        fresh = server_children(sandbox) - set(killed)
+        if fresh:
+            time.sleep(0.3)  # let it read the job and start the model
+            pid = min(fresh)
+            os.kill(pid, sig)
+            killed.append(pid)
+        time.sleep(0.01)
+    return killed
+
+
+@pytest.mark.parametrize(
+    "sig", [signal.SIGKILL, signal.SIGTERM, signal.SIGINT], ids=lambda s: s.name
+)
+def test_a_child_killed_from_outside_is_rescored_not_zero(sig: signal.Signals) -> None:
+    # Only the sandbox's own limits may score a model 0: any other death is scored again.
+    expected = scoring.score_in_process(SLOW, X[:1], Y[:1], SPEC)
+    assert expected.ok
+    with Sandbox(workers=1, spares=0) as sandbox, ThreadPoolExecutor(1) as pool:
+        sandbox.wait_ready()
+        scored = pool.submit(sandbox.score, SLOW, X[:1], Y[:1], SPEC)
+        (killed,) = _kill_children(sandbox, sig, 1)
+        result = scored.result()
+    assert (result.correct, result.error) == (expected.correct, None)
+    assert result.pid != killed
+
+
+def test_a_model_killed_from_outside_every_time_raises_instead_of_scoring_zero() -> None:
+    with Sandbox(workers=1, spares=0) as sandbox, ThreadPoolExecutor(1) as pool:
+        sandbox.wait_ready()
+        scored = pool.submit(sandbox.score, SLOW, X[:1], Y[:1], SPEC)
+        assert len(_kill_children(sandbox, signal.SIGKILL, 3)) == 3
+        with pytest.raises(SandboxError, match=r"killed from outside \(SIGKILL\)"):
+            scored.result()
+        assert sandbox.score(HONEST, X, Y, SPEC).correct == numpy_correct()  # still serving
