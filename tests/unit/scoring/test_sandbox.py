@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import resource
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -402,3 +403,30 @@ def test_a_model_killed_from_outside_every_time_raises_instead_of_scoring_zero()
         with pytest.raises(SandboxError, match=r"killed from outside \(SIGKILL\)"):
             scored.result()
         assert sandbox.score(HONEST, X, Y, SPEC).correct == numpy_correct()  # still serving
+
+
+def test_the_fork_server_runs_one_thread_and_keeps_no_telemetry_database() -> None:
+    # ONNX Runtime's telemetry is a second thread and a database of every graph name it loads.
+    with Sandbox(spares=1) as sandbox:
+        sandbox.wait_ready()
+        assert sandbox.score(HONEST, X, Y, SPEC).correct == numpy_correct()
+        pid = sandbox.pid
+        assert len(os.listdir(f"/proc/{pid}/task")) == 1
+        opened = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
+    assert not [path for path in opened if "onnxruntime" in path], opened
+
+
+def test_the_miner_process_keeps_no_telemetry_database(tmp_path: Path) -> None:
+    # In-process inference (`deml model score`, the checks) loads ONNX Runtime in the miner's
+    # own process: importing DeML turns the telemetry off there too.
+    code = (
+        "import deml; from deml.model import inference; from tests.helpers import hostile;"
+        " inference.open_session(hostile.classifier().SerializeToString())"
+    )
+    env = {**os.environ, "HOME": str(tmp_path), "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    env.pop("ORT_DISABLE_TELEMETRY", None)
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert not list(tmp_path.rglob("onnxruntime.db*"))
