@@ -20,9 +20,12 @@ def session_options() -> ort.SessionOptions:
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    # Layout optimizations (level 3+) pick CPU-specific kernels; stopping at EXTENDED keeps the
-    # graph the same on every miner's machine.
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+    # NOTE: part of the protocol. BASIC rewrites only into standard ONNX operators (constant
+    # folding, Conv+BatchNorm, MatMul+Add into Gemm): the model computes what its graph says.
+    # EXTENDED fuses patterns into ONNX Runtime's own kernels (Gelu, FusedConv, ...), whose
+    # rounding differs from the graph's and whose code is picked per instruction set: a model
+    # whose class turns on that rounding would score differently from one miner to the next.
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
     options.log_severity_level = 3
     # Never accept ORT's own flatbuffer format: only the ONNX that the checks have seen.
     options.add_session_config_entry("session.load_model_format", "ONNX")

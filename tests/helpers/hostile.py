@@ -169,3 +169,33 @@ def ml_domain_op() -> onnx.ModelProto:
     """A classical-ML op (ai.onnx.ml): declared domains are fine, running its ops is not."""
     node = helper.make_node("Normalizer", ["x"], ["evil"], domain="ai.onnx.ml", norm="L2")
     return classifier(nodes=[node], extra="evil", opsets={"": OPSET, "ai.onnx.ml": 3})
+
+
+def gelu_tie() -> onnx.ModelProto:
+    """Two classes for x [batch, 2]: `gelu(x0)` by its textbook formula (the pattern ONNX
+    Runtime's EXTENDED level fuses into its own Gelu kernel) against `x1`. With x1 set to the
+    formula's own float32 value, the class is decided by rounding alone: 0 (a tie, argmax picks
+    the first) wherever the formula is computed as written."""
+    const = {"half": 0.5, "one": 1.0, "root2": 1.4142135}
+    nodes = [
+        helper.make_node("Gather", ["x", "i0"], ["a"], axis=1),
+        helper.make_node("Gather", ["x", "i1"], ["b"], axis=1),
+        helper.make_node("Div", ["a", "root2"], ["scaled"]),
+        helper.make_node("Erf", ["scaled"], ["erf"]),
+        helper.make_node("Add", ["erf", "one"], ["erf1"]),
+        helper.make_node("Mul", ["a", "erf1"], ["twice"]),
+        helper.make_node("Mul", ["twice", "half"], ["gelu"]),
+        helper.make_node("Concat", ["gelu", "b"], ["y"], axis=1),
+    ]
+    inits = [numpy_helper.from_array(np.array(v, np.float32), k) for k, v in const.items()]
+    inits += [numpy_helper.from_array(np.array([i], np.int64), f"i{i}") for i in (0, 1)]
+    graph = helper.make_graph(
+        nodes,
+        "gelu_tie",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 2])],
+        inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
+    model.ir_version = 8
+    return model
