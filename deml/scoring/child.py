@@ -5,9 +5,10 @@ applies the job's limits (address space, CPU time, files of size 0, no core dump
 parses a byte of the model. A spare warms up on our own models first (`deml.scoring.warmup`)
 and says so.
 
-The limits bound what a model can make ONNX Runtime do: allocate, compute, run for. They are
-not a wall against code running inside ONNX Runtime (no namespaces, no seccomp): the format
-carries no code, and `deml.model.check` admits only standard operators and no external data.
+The limits bound what a model can make ONNX Runtime do: allocate, compute, run for. Then,
+with its job, limits and test set in hand, the child gives up its user, the filesystem, the
+network and every system call inference does not need (`deml.scoring.confine`): a bug in ONNX
+Runtime that a model could exploit would find nothing of the miner's to read or reach.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import numpy as np
 from deml.exceptions import FrameError
 from deml.model import inference
 from deml.model.spec import ModelSpec
-from deml.scoring import warmup
+from deml.scoring import confine, warmup
 from deml.scoring.frames import read_exact, read_frame, write_frame
 
 _PR_SET_PDEATHSIG = 1
@@ -38,7 +39,7 @@ _NOFILE = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
 _MAX_FD = _NOFILE if 0 < _NOFILE < 1 << 31 else 1 << 20
 
 
-def run(server: int, job_r: int, result_w: int, warm: bool) -> NoReturn:
+def run(server: int, job_r: int, result_w: int, warm: bool, seccomp: bytes | None) -> NoReturn:
     """The child's whole life: a job from `job_r`, its result (or the reason it failed) to
     `result_w`, then stop until killed. It never returns into the server's code."""
     try:
@@ -51,7 +52,7 @@ def run(server: int, job_r: int, result_w: int, warm: bool) -> NoReturn:
     except BaseException:
         os._exit(1)
     try:
-        _score(job_r, result_w)
+        _score(job_r, result_w, seccomp)
         # Wait, stopped, for the server to kill this process when it is idle: exiting now
         # would tear down the address space on a core that the next model needs.
         os.kill(os.getpid(), signal.SIGSTOP)
@@ -59,13 +60,27 @@ def run(server: int, job_r: int, result_w: int, warm: bool) -> NoReturn:
         os._exit(0)
 
 
-def _score(job_r: int, result_w: int) -> None:
+def _score(job_r: int, result_w: int, seccomp: bytes | None) -> None:
     try:
         job = read_frame(job_r)
         payload = read_exact(job_r, int(job["payload_bytes"]))
         _apply_limits(job)
         spec = ModelSpec(tuple(job["input_shape"]), int(job["num_classes"]))
         x = read_test_set(job["x"], int(job["samples"]), spec.input_shape)
+    except BaseException as exc:
+        with contextlib.suppress(BaseException):
+            write_frame(result_w, {"ok": False, "error": _reason(exc)})
+        return
+    try:
+        confine.apply(seccomp)
+    except OSError as exc:
+        # Never run a model unconfined, and never blame it for that: the job is lost, and the
+        # server gives it to a fresh child (then reports it lost, not scored).
+        with contextlib.suppress(BaseException):
+            error = f"could not confine themselves ({exc})"
+            write_frame(result_w, {"ok": False, "lost": True, "error": error})
+        return
+    try:
         predictions = inference.evaluate(
             payload,
             x,

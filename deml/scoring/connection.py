@@ -40,6 +40,8 @@ class Connection:
         self._stdin, self._stdout = proc.stdin.fileno(), proc.stdout.fileno()
         ready = read_frame(self._stdout, time.monotonic() + startup_seconds)
         self.pid = int(ready["pid"])
+        # Which layers of deml.scoring.confine its children apply on this machine.
+        self.confinement: dict[str, Any] = dict(ready.get("confinement") or {})
         self.failure: BaseException | None = None
         self.last_heard = time.monotonic()
         self._lock = threading.Lock()

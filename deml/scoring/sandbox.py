@@ -13,6 +13,7 @@ import atexit
 import collections
 import contextlib
 import hashlib
+import logging
 import os
 import subprocess
 import sys
@@ -34,6 +35,7 @@ from deml.scoring import server
 from deml.scoring.connection import Connection, Reply
 
 BATCH_SIZE = inference.BATCH_SIZE
+log = logging.getLogger(__name__)
 # The only variables the sandbox sees: no keys, tokens or DEML_* settings, one thread each.
 SANDBOX_ENV = {
     "PATH": "/usr/bin:/bin",
@@ -142,6 +144,11 @@ class Sandbox:
     def pid(self) -> int | None:
         """The fork server's process id, while it runs."""
         return self._conn.pid if self._conn is not None else None
+
+    @property
+    def confinement(self) -> dict[str, Any]:
+        """What each child gives up on this machine (`deml.scoring.confine.available`)."""
+        return dict(self._connection().confinement)
 
     def start(self) -> None:
         """Start the fork server (ONNX Runtime loads once, here) unless it runs already."""
@@ -273,6 +280,7 @@ class Sandbox:
                 self._conn.kill()
                 self._conn = None
             self._conn = self._spawn()
+            _warn_if_unconfined(self._conn.confinement)
             return self._conn
 
     def _restart(self, conn: Connection) -> None:
@@ -338,6 +346,21 @@ class Sandbox:
         finally:
             with self._files_lock:
                 self._in_use[key] -= 1
+
+
+_warned: set[str] = set()
+
+
+def _warn_if_unconfined(confinement: dict[str, Any]) -> None:
+    missing = []
+    if not confinement.get("seccomp"):
+        missing.append("seccomp (install libseccomp2)")
+    if not confinement.get("landlock_abi"):
+        missing.append("Landlock (Linux 5.13 or later, with the landlock LSM enabled)")
+    for layer in missing:
+        if layer not in _warned:  # once per process, not once per restart
+            _warned.add(layer)
+            log.warning("scoring children run without %s on this machine", layer)
 
 
 def _result(header: dict[str, Any], data: bytes, y: np.ndarray, spec: ModelSpec) -> ScoreResult:

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from deml.exceptions import FrameError
-from deml.scoring import warmup
+from deml.scoring import confine, warmup
 from deml.scoring.child import run as run_child
 from deml.scoring.frames import pack_frame, read_exact, read_frame, readable, write_frame
 
@@ -42,6 +42,8 @@ from deml.scoring.frames import pack_frame, read_exact, read_frame, readable, wr
 MAX_LINGERING = 64
 MAX_LINGERING_BYTES = 1 << 30
 _MAX_WARM_FAILURES = 3
+# The children's seccomp filter (deml.scoring.confine), compiled by `main` before any fork.
+_SECCOMP: bytes | None = None
 _RESULT_SECONDS = 5.0
 # A job whose child dies of something other than the model (killed from outside before or
 # while it ran) goes to a fresh child, at most this many times; then the reply says `lost`.
@@ -279,8 +281,11 @@ def main(spares: int, workers: int) -> None:
     # Stray prints from libraries must not corrupt the protocol: stdout becomes the log.
     reply_fd = os.dup(1)
     os.dup2(2, 1)
+    global _SECCOMP
+    _SECCOMP = confine.program()  # compiled once; every child inherits it and only loads it
     _warm_up()
-    write_frame(reply_fd, {"ready": True, "pid": os.getpid()})
+    ready = {"ready": True, "pid": os.getpid(), "confinement": confine.available(_SECCOMP)}
+    write_frame(reply_fd, ready)
     _Server(reply_fd, spares, workers).serve()
 
 
@@ -379,7 +384,7 @@ def _fork_child(warm: bool) -> _Child:
     if pid == 0:
         os.close(job_w)
         os.close(result_r)
-        run_child(server, job_r, result_w, warm)
+        run_child(server, job_r, result_w, warm, _SECCOMP)
     os.close(job_r)
     os.close(result_w)
     return _Child(pid, job_w, result_r)
