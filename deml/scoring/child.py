@@ -139,9 +139,13 @@ def _apply_limits(job: dict[str, Any]) -> None:
         mapped = int(f.read().split()[0]) * resource.getpagesize()
     memory = mapped + int(job["memory_bytes"])
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    # The budget is `cpu_seconds` of CPU from now, to the clock tick: SIGPROF (whose default
+    # action ends the process) when the interval timer runs out. RLIMIT_CPU counts whole seconds
+    # from the process's start, so it stays only as a backstop, a second or two later.
+    signal.signal(signal.SIGPROF, signal.SIG_DFL)
+    signal.setitimer(signal.ITIMER_PROF, float(job["cpu_seconds"]))
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    cpu = math.ceil(usage.ru_utime + usage.ru_stime) + int(job["cpu_seconds"])
-    # SIGXCPU at the soft limit, SIGKILL a second later if that is caught.
+    cpu = math.ceil(usage.ru_utime + usage.ru_stime) + int(job["cpu_seconds"]) + 1
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
     resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))

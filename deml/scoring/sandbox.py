@@ -266,9 +266,10 @@ class Sandbox:
         }
 
     def _silence(self) -> float:
-        # A running model answers within its wall-clock limit: a server quiet for longer than
-        # that (plus a grace) while jobs are out is presumed stuck.
-        return self.limits.wall_seconds + _SERVER_GRACE_SECONDS
+        # A running model answers within its wall-clock limit, tried twice (a model out of
+        # time gets a second child before it scores 0): a server quiet for longer than that
+        # (plus a grace) while jobs are out is presumed stuck.
+        return 2 * self.limits.wall_seconds + _SERVER_GRACE_SECONDS
 
     def _connection(self) -> Connection:
         with self._start_lock:

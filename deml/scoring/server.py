@@ -48,11 +48,16 @@ _RESULT_SECONDS = 5.0
 # A job whose child dies of something other than the model (killed from outside before or
 # while it ran) goes to a fresh child, at most this many times; then the reply says `lost`.
 _MAX_DEATHS = 3
+# A model that runs out of wall-clock or CPU time is scored 0 only if it does so this many
+# times in a row, each in a fresh child.
+_TIME_LIMIT_TRIES = 2
 # Signals a model cannot send itself (it has no syscalls, only ONNX operators): the OOM killer,
-# a stray kill or a terminal's. The CPU limit's SIGKILL is told apart by the CPU time used.
+# a stray kill or a terminal's. The CPU limit's own (SIGPROF, and SIGXCPU or SIGKILL from the
+# backstop) are told apart by the CPU time used.
 _FROM_OUTSIDE = frozenset(
-    {signal.SIGKILL, signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT}
-)
+    {signal.SIGKILL, signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT,
+     signal.SIGPROF, signal.SIGXCPU}
+)  # fmt: skip
 
 
 @dataclass
@@ -64,6 +69,7 @@ class _Child:
     job: dict[str, Any] | None = None
     payload: bytes = b""
     deaths: int = 0
+    timeouts: int = 0
     started: float = 0.0
     private_bytes: int = 0
 
@@ -86,8 +92,9 @@ class _Server:
         self.spares = spares
         self.workers = max(1, workers)
         self.pool: collections.deque[_Child] = collections.deque()
-        # Jobs waiting for a child: header, payload, and how many children died before reading it.
-        self.queue: collections.deque[tuple[dict[str, Any], bytes, int]] = collections.deque()
+        # Jobs waiting for a child: header, payload, how many children were lost on it, and how
+        # many ran out of time on it.
+        self.queue: collections.deque[tuple[dict[str, Any], bytes, int, int]] = collections.deque()
         self.running: dict[int, _Child] = {}
         self.finished: collections.deque[_Child] = collections.deque()
         self.lingering_bytes = 0
@@ -143,18 +150,19 @@ class _Server:
         if request.get("op") == "sync":
             self.syncs.append(request)
         else:
-            self.queue.append((request, payload, 0))
+            self.queue.append((request, payload, 0, 0))
 
     def _dispatch(self) -> None:
         while self.queue and len(self.running) < self.workers:
-            job, payload, deaths = self.queue.popleft()
+            job, payload, deaths, timeouts = self.queue.popleft()
             # A spare still warming up is busy: the job would wait for it, and so would we.
             child = next((c for c in self.pool if c.warm), None)
             if child is None:
                 child = _fork_child(warm=False)
             else:
                 self.pool.remove(child)
-            child.job, child.payload, child.deaths = job, payload, deaths
+            child.job, child.payload = job, payload
+            child.deaths, child.timeouts = deaths, timeouts
             child.started = time.monotonic()
             try:
                 write_frame(child.job_w, job, payload)
@@ -170,7 +178,7 @@ class _Server:
         assert child.job is not None
         _reap(child)
         if child.deaths + 1 < _MAX_DEATHS:
-            self.queue.appendleft((child.job, child.payload, child.deaths + 1))
+            self.queue.appendleft((child.job, child.payload, child.deaths + 1, child.timeouts))
             return
         error = f"{_MAX_DEATHS} scoring processes in a row {why}"
         reply = {"ok": False, "lost": True, "error": error, "seconds": 0.0}
@@ -185,6 +193,9 @@ class _Server:
         if header.get("lost"):
             self._lost(child, str(header["error"]))
             return
+        if header.get("out_of_time") and self._try_again(child):
+            _reap(child)
+            return
         self._reply({**header, "id": child.job.get("id"), "pid": child.pid}, data)
         _close_pipes(child)
         self._linger(child)
@@ -195,6 +206,9 @@ class _Server:
             if now >= child.deadline and not readable(fd, 0):  # a result in the pipe counts
                 del self.running[fd]
                 assert child.job is not None
+                if self._try_again(child):
+                    _reap(child)
+                    continue
                 self._reply(
                     {
                         "ok": False,
@@ -207,6 +221,15 @@ class _Server:
                 _kill(child)
                 _close_pipes(child)
                 self._linger(child)
+
+    def _try_again(self, child: _Child) -> bool:
+        # A time limit is the only verdict that depends on the machine (its speed, its load at
+        # that moment): before a model is scored 0 for it, it gets a second, fresh child.
+        if child.timeouts >= _TIME_LIMIT_TRIES - 1:
+            return False
+        assert child.job is not None
+        self.queue.appendleft((child.job, child.payload, child.deaths, child.timeouts + 1))
+        return True
 
     def _linger(self, child: _Child) -> None:
         child.payload = b""
@@ -301,20 +324,21 @@ def _collect(child: _Child) -> tuple[dict[str, Any], bytes]:
             data = read_exact(child.result_r, 8 * int(child.job["samples"]), deadline)
         return {**header, "seconds": time.monotonic() - child.started}, data
     except TimeoutError:
-        reason, lost = _timed_out(child.job), False
+        reason, verdict = _timed_out(child.job), "out_of_time"
     except Exception:  # EOF, or bytes that are not a frame: what the child sent is its own doing
-        reason, lost = _death_reason(child, child.job)
+        reason, verdict = _death_reason(child, child.job)
     header = {"ok": False, "error": reason, "seconds": time.monotonic() - child.started}
-    return {**header, "lost": True} if lost else header, b""
+    return {**header, verdict: True} if verdict else header, b""
 
 
 def _timed_out(job: dict[str, Any]) -> str:
     return f"timed out after {float(job['wall_seconds']):g} s (wall clock)"
 
 
-def _death_reason(child: _Child, job: dict[str, Any]) -> tuple[str, bool]:
-    """Why the child stopped without a result, and whether it was lost (killed from outside:
-    not the model's doing, so not a verdict on it)."""
+def _death_reason(child: _Child, job: dict[str, Any]) -> tuple[str, str | None]:
+    """Why the child stopped without a result, and what that says: `lost` (killed from
+    outside: not the model's doing, no verdict on it), `out_of_time` (the CPU limit), or
+    None (the model's own failure)."""
     # Its result pipe closed, so it is exiting; one that sent garbage instead is still alive.
     for _ in range(100):
         pid, status, usage = os.wait4(child.pid, os.WNOHANG)
@@ -323,16 +347,18 @@ def _death_reason(child: _Child, job: dict[str, Any]) -> tuple[str, bool]:
         time.sleep(0.01)
     else:
         _kill(child)
-        return "the scoring process sent a malformed result", False
+        return "the scoring process sent a malformed result", None
     child.pid = 0
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
-        if sig == signal.SIGXCPU or usage.ru_utime + usage.ru_stime >= float(job["cpu_seconds"]):
-            return f"killed by the CPU time limit ({job['cpu_seconds']} s)", False
+        # The job's CPU budget is counted from the job (an interval timer, SIGPROF); the process
+        # as a whole used at least that much. Less, and the signal came from outside.
+        if usage.ru_utime + usage.ru_stime >= float(job["cpu_seconds"]):
+            return f"killed by the CPU time limit ({job['cpu_seconds']} s)", "out_of_time"
         if sig in _FROM_OUTSIDE:
-            return f"were killed from outside ({signal.Signals(sig).name})", True
-        return f"the model killed its process ({signal.Signals(sig).name})", False
-    return f"the scoring process exited with status {os.WEXITSTATUS(status)} and no result", False
+            return f"were killed from outside ({signal.Signals(sig).name})", "lost"
+        return f"the model killed its process ({signal.Signals(sig).name})", None
+    return f"the scoring process exited with status {os.WEXITSTATUS(status)} and no result", None
 
 
 def _unread_bytes(fd: int) -> int:

@@ -21,6 +21,7 @@ from deml.contracts.commitments import vote_commitment
 from deml.contracts.types import HOST_FAULT, Outcome, Phase, VoteState
 from deml.roles import miner, settlement
 from tests.helpers.game import (
+    PRIZE,
     Game,
     bond_all,
     create_game,
@@ -206,41 +207,42 @@ def test_a_competition_the_miner_cannot_work_on_does_not_stop_its_vote_on_anothe
 ) -> None:
     """A competition whose dataset no store serves fails the miner's pass on it (and the
     flow names it), but the same pass still commits the miner's vote on the next one."""
+    from deml.dataset import crypto, datapackage
     from deml.exceptions import MinerError
     from deml.settings import load_settings
-    from flows.competitor import competitor_flow
-    from flows.host import host_flow
+    from deml.storage import storage_from_settings
     from flows.miner import miner_flow
-    from tasks import common, devchain
+    from tasks import common
 
     settings = load_settings()
     chain = Chain.from_settings(settings)
-    juror = chain.accounts[4].address
-    miner_flow(account=4)  # bonds: the only miner in this factory's pool
-    # Created first, so the pass meets it first: drafted, key out, its dataset in no store.
-    now = chain.timestamp()
-    stuck = create_game(
-        chain, common.factory(settings, chain), chain.accounts[0],
-        vote_commit_deadline=now + 20_000, vote_reveal_deadline=now + 21_000,
-    )  # fmt: skip
-    stuck.open_with(chain.accounts[2])
-    assert stuck.jury() == {juror: 3}
-
-    template = {"seats": 3, "durations": dict.fromkeys(
-        ("submit", "reveal", "key", "vote_commit", "vote_reveal", "tally"), 600
-    )}  # fmt: skip
-    address = host_flow(account=0, project=str(role_env), template=template)
-    competitor_flow(competition=address, account=1, models=["torch-mlp"], epochs=1)
-    devchain.advance_past(address, "submit")
-    miner_flow(competition=address, account=4)  # draws the jury
-    competitor_flow(competition=address, account=1)  # reveals
-    devchain.advance_past(address, "reveal")
-    host_flow(competition=address, account=0)  # reveals the key
-    comp = Competition(chain, address)
-    assert comp.phase() == Phase.VOTE_COMMIT and stuck.competition.phase() == Phase.VOTE_COMMIT
+    host, juror = chain.accounts[0], chain.accounts[4]
+    factory = common.factory(settings, chain)
+    bond_all(factory.pool(), [juror])
+    # Created first, so the pass meets it first: its dataset is in no store.
+    stuck = create_game(chain, factory, host)
+    manifest = datapackage.prepare(role_env, settings.state_dir)
+    cids = datapackage.publish(role_env / datapackage.PACKAGE_DIR, storage_from_settings(settings))
+    key = crypto.KeyStore(settings.state_dir).load(manifest["name"], manifest["version"])
+    params = default_params(chain, key, test_set_size=manifest["counts"]["test"])
+    comp = factory.create(
+        params, str(cids["manifest"]), str(cids["test"]), prize=PRIZE, sender=host
+    )
+    served = Game(chain, comp, params, key, host, PRIZE)
+    # Both: a model submitted, the jury drawn, the model and the key revealed.
+    players = ((stuck, chain.accounts[1]), (served, chain.accounts[2]))
+    submitted = [game.submit(owner) for game, owner in players]
+    served.to_reveal()  # created last: its deadlines are the later ones
+    for (game, owner), sid in zip(players, submitted, strict=True):
+        assert game.draw() == {juror.address: 3}
+        game.reveal(sid, owner)
+    served.to_key()
+    for game in (stuck, served):
+        game.reveal_key()
+        assert game.competition.phase() == Phase.VOTE_COMMIT
 
     failed = f"could not work on 1 of 2 competitions: {stuck.competition.address}: BlockNotFound"
     with pytest.raises(MinerError, match=failed):
         miner_flow(account=4)
-    assert comp.seat(1, juror).state == VoteState.COMMITTED
-    assert stuck.competition.seat(1, juror).state == VoteState.NONE
+    assert comp.seat(1, juror.address).state == VoteState.COMMITTED
+    assert stuck.competition.seat(1, juror.address).state == VoteState.NONE

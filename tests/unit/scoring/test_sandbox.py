@@ -430,3 +430,48 @@ def test_the_miner_process_keeps_no_telemetry_database(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert not list(tmp_path.rglob("onnxruntime.db*"))
+
+
+def test_a_model_out_of_time_gets_a_second_child_before_it_scores_zero() -> None:
+    # The one verdict that depends on the machine's speed and load at that moment.
+    seen: set[int] = set()
+    with (
+        Sandbox(Limits(wall_seconds=1.0), workers=1, spares=0) as sandbox,
+        ThreadPoolExecutor(1) as pool,
+    ):
+        sandbox.wait_ready()
+        scored = pool.submit(sandbox.score, SLOW, X, Y, SPEC)
+        while not scored.done():
+            seen |= server_children(sandbox)
+            time.sleep(0.01)
+    result = scored.result()
+    assert (result.correct, result.error) == (0, "timed out after 1 s (wall clock)")
+    assert len(seen) == 2  # two children, one after the other
+
+
+BURN_THEN_SPIN = """
+import os, resource, sys, time
+from deml.scoring import child
+end = time.process_time() + 0.6
+while time.process_time() < end:  # what a spare's warm-up leaves on the clock
+    pass
+print(time.process_time(), flush=True)
+child._apply_limits({"memory_bytes": 1 << 30, "cpu_seconds": 1})
+while True:
+    pass
+"""
+
+
+def test_the_cpu_budget_is_the_same_in_every_child() -> None:
+    # RLIMIT_CPU counts whole seconds from the process's start: a child that had used 0.6 s
+    # warming up got 1.4 s for a 1 s budget. The budget now starts with the job.
+    budgets = []
+    for _ in range(2):
+        proc = subprocess.Popen([sys.executable, "-c", BURN_THEN_SPIN], stdout=subprocess.PIPE)
+        assert proc.stdout is not None
+        before = float(proc.stdout.readline())  # CPU used when the job's limits were set
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = status
+        assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGPROF
+        budgets.append(usage.ru_utime + usage.ru_stime - before)
+    assert all(0.99 < budget < 1.1 for budget in budgets), budgets
