@@ -26,8 +26,13 @@ def npz_bytes(X: np.ndarray, y: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def read_npz(data: bytes | Path, where: str = "") -> tuple[np.ndarray, np.ndarray]:
+def read_npz(
+    data: bytes | Path, where: str = "", shape: tuple[int, ...] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """X (float32) and y (int64) from a DeML .npz, loaded with allow_pickle=False.
+
+    `shape`, when given, is the X the file must hold (rows, then one sample's shape): a file
+    declaring anything else is refused before an array is allocated.
 
     A DeML .npz stores its arrays uncompressed (`npz_bytes`), so loading it takes no more
     memory than its size. Anything else is refused before an array is allocated: compressed
@@ -38,7 +43,7 @@ def read_npz(data: bytes | Path, where: str = "") -> tuple[np.ndarray, np.ndarra
     where = where or str(data if isinstance(data, Path) else "the .npz data")
     source = data if isinstance(data, Path) else io.BytesIO(data)
     try:
-        _check_members(source, where)
+        _check_members(source, where, shape)
         if isinstance(source, io.BytesIO):
             source.seek(0)
         with np.load(source, allow_pickle=False) as npz:
@@ -57,8 +62,9 @@ def read_npz(data: bytes | Path, where: str = "") -> tuple[np.ndarray, np.ndarra
     return X, y
 
 
-def _check_members(source: Path | io.BytesIO, where: str) -> None:
-    """Every member stored as is, and its array no larger than the bytes it holds."""
+def _check_members(source: Path | io.BytesIO, where: str, expected: tuple[int, ...] | None) -> None:
+    """Every member stored as is, its array no larger than the bytes it holds, and (when
+    `expected` is given) X of that shape and one label per row."""
     with zipfile.ZipFile(source) as zf:
         for info in zf.infolist():
             if info.compress_type != zipfile.ZIP_STORED or info.file_size != info.compress_size:
@@ -72,9 +78,21 @@ def _check_members(source: Path | io.BytesIO, where: str) -> None:
                     shape, _, dtype = np.lib.format.read_array_header_1_0(member)
                 else:
                     shape, _, dtype = np.lib.format.read_array_header_2_0(member)
+            if expected is not None:
+                wanted = {"X.npy": expected, "y.npy": expected[:1]}.get(info.filename)
+                if wanted is not None and tuple(shape) != wanted:
+                    raise DatasetError(
+                        f"{where}: {info.filename[0]} has {_rows(shape)}; the competition"
+                        f" declares {_rows(wanted)}"
+                    )
             declared = int(np.prod(shape, dtype=object)) * dtype.itemsize
             if declared > info.file_size:
                 raise DatasetError(
                     f"{where}: {info.filename} declares {declared:,} bytes of data in a member"
                     f" of {info.file_size:,}"
                 )
+
+
+def _rows(shape: tuple[int, ...]) -> str:
+    rows = f"{shape[0] if shape else 0} rows"
+    return rows + (f" of {tuple(shape[1:])}" if len(shape) > 1 else "")

@@ -192,7 +192,8 @@ def test_a_test_split_of_another_size_is_a_host_fault(role_env: Path) -> None:
     book = miner.MinerBook(settings.state_dir, comp.address, juror.address)
     created = factory.created(comp.address)
     assert miner.fetch_test_split(comp, created, storage_from_settings(settings), book) is None
-    assert f"has {declared + 1} rows; the competition declares {declared}" in book.load().host_fault
+    fault = book.load().host_fault
+    assert f"X has {declared + 1} rows of (64,); the competition declares {declared} rows" in fault
     assert miner.plan_vote(comp, book).vote == HOST_FAULT.hex()
     assert miner.commit_vote_if_due(comp, book, juror)
     game.to_vote_reveal()

@@ -49,3 +49,23 @@ def test_a_header_larger_than_its_data_is_refused_before_numpy_allocates_it() ->
             np.lib.format.write_array(member, np.zeros(1, np.int64))
     with pytest.raises(DatasetError, match="declares 256,000,000,000,000 bytes of data"):
         read_npz(buf.getvalue(), "test.npz")
+
+
+@pytest.mark.parametrize(
+    ("rows", "sample", "refused"),
+    [
+        (100, (4,), None),
+        (101, (4,), r"X has 101 rows of \(4,\); the competition declares 100 rows of \(4,\)"),
+        (100, (5,), r"X has 100 rows of \(5,\); the competition declares 100 rows of \(4,\)"),
+    ],
+)
+def test_a_split_of_another_shape_than_declared_is_refused_on_its_headers(
+    rows: int, sample: tuple[int, ...], refused: str | None
+) -> None:
+    # A host's split may be honest .npz and still far larger than the competition declares.
+    data = npz_bytes(np.ones((rows, *sample), np.float32), np.zeros(rows, np.int64))
+    if refused is None:
+        assert read_npz(data, "test.npz", (100, 4))[0].shape == (100, 4)
+    else:
+        with pytest.raises(DatasetError, match=refused):
+            read_npz(data, "test.npz", (100, 4))
