@@ -17,6 +17,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    NonNegativeInt,
     PositiveFloat,
     PositiveInt,
     SecretStr,
@@ -73,6 +74,19 @@ class Network(BaseModel):
     dev: bool = Field(False, description="a local chain that DeML starts itself (anvil)")
     mnemonic: SecretStr | None = Field(None, description="dev networks only: the test mnemonic")
     factory: FactoryConfig = Field(default_factory=FactoryConfig)
+    confirmations: NonNegativeInt | None = Field(
+        None,
+        description="blocks on top of a transaction's own before DeML counts it as sent and acts"
+        " on it; a transaction reorged out meanwhile is sent again (default: 0 on dev chains,"
+        " 2 elsewhere)",
+    )
+
+    @property
+    def required_confirmations(self) -> int:
+        """`confirmations`, or its default for this kind of network."""
+        if self.confirmations is not None:
+            return self.confirmations
+        return 0 if self.dev else 2
 
     @field_validator("rpc_url")
     @classmethod

@@ -18,7 +18,12 @@ from requests.exceptions import RequestException
 from web3 import EthereumTesterProvider, HTTPProvider, Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
-from web3.exceptions import ContractLogicError, TransactionNotFound, Web3RPCError
+from web3.exceptions import (
+    BlockNotFound,
+    ContractLogicError,
+    TransactionNotFound,
+    Web3RPCError,
+)
 from web3.types import RPCEndpoint, TxParams, TxReceipt
 
 from deml.artifacts import Artifact
@@ -41,6 +46,7 @@ log = logging.getLogger("deml.chain")
 DEV_MNEMONIC = "test test test test test test test test test test test junk"
 DEV_BALANCE_WEI = 10_000 * 10**18  # what anvil gives each dev account
 RECEIPT_TIMEOUT_S = 120
+CONFIRMATION_POLL_S = 0.5
 GAS_MARGIN = 1.2  # estimates can fall short by the 63/64 rule on nested calls
 # EIP-7825 caps one transaction at 2**24 gas.
 MAX_TX_GAS = 16_777_216
@@ -69,6 +75,8 @@ class Chain:
     accounts: list[LocalAccount]
     backend: Backend
     dev: bool = False
+    # Blocks on top of a transaction's own before it counts as sent (0: its receipt is enough).
+    confirmations: int = 0
     _contracts: dict[tuple[str, str], Contract] = field(default_factory=dict, repr=False)
     _chain_id: int | None = field(default=None, repr=False)
     # Custom errors this connection decodes: the runtime contracts', and those of every
@@ -79,10 +87,18 @@ class Chain:
     _reverts: tuple[type[Exception], ...] = field(default=(ContractLogicError,), repr=False)
 
     @classmethod
-    def http(cls, url: str, accounts: list[LocalAccount], *, dev: bool, timeout_s: float) -> Chain:
+    def http(
+        cls,
+        url: str,
+        accounts: list[LocalAccount],
+        *,
+        dev: bool,
+        timeout_s: float,
+        confirmations: int = 0,
+    ) -> Chain:
         """A connection over HTTP that asks the node nothing until it is used."""
         w3 = Web3(Provider(url, request_kwargs={"timeout": timeout_s}))
-        return cls(w3=w3, accounts=accounts, backend="http", dev=dev)
+        return cls(w3=w3, accounts=accounts, backend="http", dev=dev, confirmations=confirmations)
 
     @classmethod
     def connect(
@@ -93,9 +109,10 @@ class Chain:
         expected_chain_id: int | None = None,
         dev: bool = False,
         timeout_s: float = 10,
+        confirmations: int = 0,
     ) -> Chain:
         """Connect over HTTP and check the node answers with the expected chain id."""
-        chain = cls.http(url, accounts, dev=dev, timeout_s=timeout_s)
+        chain = cls.http(url, accounts, dev=dev, timeout_s=timeout_s, confirmations=confirmations)
         try:
             chain_id = chain.chain_id
         except (ChainUnreachable, Web3RPCError) as exc:
@@ -120,6 +137,7 @@ class Chain:
             accounts.from_settings(settings),
             expected_chain_id=network.chain_id,
             dev=network.dev,
+            confirmations=network.required_confirmations,
         )
 
     @classmethod
@@ -259,7 +277,9 @@ class Chain:
         except Web3RPCError as exc:
             raise TransactionError(f"the node refused the transaction: {exc}") from None
         log.info("sending %s from %s: tx %s", what, sender.address, tx_hash.to_0x_hex())
-        receipt = self._wait_for_receipt(tx_hash)
+        receipt = self._wait_for_receipt(tx_hash, signed.raw_transaction, what)
+        if receipt["status"] == 1 and self.confirmations:
+            receipt = self._confirmed(receipt, signed.raw_transaction, what)
         if receipt["status"] != 1:
             raise self._failure(tx, receipt)
         log.info(
@@ -304,16 +324,21 @@ class Chain:
 
     # -- internals -------------------------------------------------------------------------
 
-    def _wait_for_receipt(self, tx_hash: HexBytes) -> TxReceipt:
+    def _wait_for_receipt(
+        self, tx_hash: HexBytes, raw: bytes | None = None, what: str = "tx"
+    ) -> TxReceipt:
         """Poll for the receipt: at once, then backing off from 5 ms to 1 s. (web3's own wait
-        sleeps 0.1 s before its second look, which is most of a transaction on a dev chain.)"""
+        sleeps 0.1 s before its second look, which is most of a transaction on a dev chain.)
+        Once a look takes a second, a transaction the node no longer knows (dropped, or mined
+        and reorged out before we looked) is sent again, its `raw` bytes unchanged."""
         deadline = time.monotonic() + RECEIPT_TIMEOUT_S
         delay = 0.005
         while True:
             try:
                 return self.w3.eth.get_transaction_receipt(tx_hash)
             except TransactionNotFound:
-                pass
+                if raw is not None and delay >= 1.0:
+                    self._resend(raw, tx_hash, what)
             if time.monotonic() > deadline:
                 raise TransactionTimeout(
                     f"transaction {tx_hash.hex()} was not mined within {RECEIPT_TIMEOUT_S} s;"
@@ -321,6 +346,58 @@ class Chain:
                 )
             time.sleep(delay)
             delay = min(delay * 2, 1.0)
+
+    def _confirmed(self, receipt: TxReceipt, raw: bytes, what: str) -> TxReceipt:
+        """The receipt once `confirmations` blocks sit on its block, which must still be the
+        chain's and hold the transaction. One reorged out is waited for again; if the node
+        dropped it, the same signed bytes go out again (its nonce lets it land only once)."""
+        tx_hash = receipt["transactionHash"]
+        deadline = time.monotonic() + RECEIPT_TIMEOUT_S
+        current: TxReceipt | None = receipt
+        while True:
+            if current is not None:
+                try:
+                    block = self.w3.eth.get_block(current["blockNumber"])
+                except BlockNotFound:  # the chain is shorter than it was
+                    block = None
+                if block is None or block["hash"] != current["blockHash"]:
+                    log.warning("%s: tx %s was reorged out; waiting for it again",
+                                what, tx_hash.to_0x_hex())  # fmt: skip
+                    current = None
+                elif tx_hash not in block["transactions"]:
+                    raise TransactionError(
+                        f"the node's receipt for {tx_hash.to_0x_hex()} names block"
+                        f" {current['blockNumber']}, which does not hold it"
+                    )
+                elif self.w3.eth.block_number >= current["blockNumber"] + self.confirmations:
+                    return current
+            if current is None:
+                try:
+                    current = self.w3.eth.get_transaction_receipt(tx_hash)
+                except TransactionNotFound:
+                    self._resend(raw, tx_hash, what)
+            if time.monotonic() > deadline:
+                raise TransactionTimeout(
+                    f"transaction {tx_hash.to_0x_hex()} did not get {self.confirmations}"
+                    f" confirmations within {RECEIPT_TIMEOUT_S} s"
+                )
+            time.sleep(CONFIRMATION_POLL_S)
+
+    def _resend(self, raw: bytes, tx_hash: HexBytes, what: str) -> None:
+        try:
+            self.w3.eth.get_transaction(tx_hash)
+            return  # pending again: the node put it back
+        except TransactionNotFound:
+            pass
+        log.warning("%s: tx %s is no longer known to the node; sending it again",
+                    what, tx_hash.to_0x_hex())  # fmt: skip
+        try:
+            self.w3.eth.send_raw_transaction(raw)
+        except Web3RPCError as exc:
+            if "already known" not in str(exc):
+                raise TransactionError(
+                    f"tx {tx_hash.to_0x_hex()} was reorged out and could not be sent again: {exc}"
+                ) from None
 
     def _rpc(self, method: str, params: list[Any]) -> Any:
         return self.w3.manager.request_blocking(RPCEndpoint(method), params)

@@ -247,3 +247,35 @@ def test_a_competition_the_miner_cannot_work_on_does_not_stop_its_vote_on_anothe
         miner_flow(account=4)
     assert comp.seat(1, juror.address).state == VoteState.COMMITTED
     assert stuck.competition.seat(1, juror.address).state == VoteState.NONE
+
+
+def test_a_vote_commit_or_reveal_reorged_out_is_sent_again_by_the_next_pass(
+    anvil_chain: Chain, tmp_path: Path
+) -> None:
+    """A reorg that drops the block holding the miner's commit (then its reveal) leaves the
+    chain without it; the next pass sees that on chain, not in its own records, and sends the
+    same vote again, so the miner neither loses its vote nor votes twice."""
+    chain = anvil_chain
+    game, juror = voting(chain)
+    comp, who = game.competition, chain.accounts[4]
+    book = miner.MinerBook(tmp_path, comp.address, juror)
+    book.record_score(1, {"correct": 321, "total": 360, "error": None, "correctness": "00" * 32})
+    planned = miner.plan_vote(comp, book)
+    vote, salt = bytes.fromhex(planned.vote), bytes.fromhex(planned.salt)
+
+    before = chain.snapshot()
+    assert miner.commit_vote_if_due(comp, book, who)
+    chain.revert(before)  # the block with the commit is gone
+    assert comp.seat(1, juror).state == VoteState.NONE
+    assert miner.commit_vote_if_due(comp, book, who)
+    assert comp.seat(1, juror).hash == vote_commitment(vote, salt, juror, comp.address)
+
+    game.to_vote_reveal()
+    before = chain.snapshot()
+    assert miner.reveal_vote_if_due(comp, book, who)
+    chain.revert(before)  # and now the block with the reveal
+    assert comp.seat(1, juror).state == VoteState.COMMITTED
+    assert miner.reveal_vote_if_due(comp, book, who)
+    assert comp.seat(1, juror).state == VoteState.REVEALED
+    assert comp.votes_for(1, vote) == 3
+    assert len(comp.vote_commits()) == 1 and len(comp.vote_reveals()) == 1
