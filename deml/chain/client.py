@@ -202,10 +202,17 @@ class Chain:
         return self._contracts[key]
 
     def call(self, fn: ContractFunction, sender: LocalAccount | None = None) -> Any:
-        """Call a view or simulate a function, turning a revert into a ContractRevert."""
+        """Call a view or simulate a function, turning a revert into a ContractRevert.
+
+        With `confirmations`, it reads the state of the newest block that has them: what a
+        reorg may still undo is not acted on. (What this client sent itself is there already:
+        a send returns only once it has as many.)"""
         params: TxParams = {"from": (sender or self.accounts[0]).address}
         try:
-            return fn.call(params)
+            if not self.confirmations:
+                return fn.call(params)
+            confirmed = max(0, self.w3.eth.block_number - self.confirmations)
+            return fn.call(params, block_identifier=confirmed)
         except self._reverts as exc:
             raise self._as_revert(exc) from None
 

@@ -12,7 +12,9 @@ import pytest
 
 from deml.chain import accounts
 from deml.chain.client import DEV_MNEMONIC, Chain
-from deml.chain.localnode import LocalNode
+from deml.chain.localnode import LocalNode, NodeInfo
+from deml.contracts.bindings import MinerPool
+from tests.helpers.game import deploy_factory
 from tests.helpers.project import free_port
 
 ETHER = 10**18
@@ -96,3 +98,20 @@ def test_dev_chains_act_at_once_and_public_ones_wait() -> None:
     assert Network(chain_id=31337, dev=True).required_confirmations == 0
     assert Network(chain_id=11155111).required_confirmations == 2
     assert Network(chain_id=11155111, confirmations=6).required_confirmations == 6
+
+
+def test_state_is_read_from_a_confirmed_block(anvil_chain: Chain, anvil_node: NodeInfo) -> None:
+    # A bond two blocks deep is not there yet for a client that waits for two confirmations:
+    # a reorg may still undo it.
+    factory = deploy_factory(anvil_chain, anvil_chain.accounts[0])
+    for _ in range(2):
+        anvil_chain.mine()  # the pool itself confirmed
+    miner = anvil_chain.accounts[3].address
+    factory.pool().bond(1, sender=anvil_chain.accounts[3])  # mined at once, by a 0-block client
+    careful = MinerPool(connect(anvil_node.url, confirmations=2), factory.pool().address)
+    assert factory.pool().juror(miner).units == 1
+    assert careful.juror(miner).units == 0
+    anvil_chain.mine()
+    assert careful.juror(miner).units == 0
+    anvil_chain.mine()
+    assert careful.juror(miner).units == 1
