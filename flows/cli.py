@@ -270,6 +270,11 @@ def _serve_miner(s: Settings, account: int, interval: int) -> None:
             interval=interval,
             parameters={"account": account},
             tags=prefect_server.tags_for_this_process(),
+            # One pass at a time: a pass that outlasts the interval (scoring a burst of models
+            # on a busy machine) delays the next instead of racing it for the same CPU and the
+            # same models; in a real-time run, four overlapping passes per miner made every
+            # one of them miss the vote-commit window.
+            limit=1,
         )
 
 

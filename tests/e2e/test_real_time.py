@@ -10,6 +10,7 @@ Prefect server (`deml serve`, one per miner); the host and the competitors watch
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -18,6 +19,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -32,13 +34,14 @@ MINERS = (4, 5, 6)
 COMPETITORS = {1: "torch-mlp", 2: "torch-mlp"}  # the quickest to train: the clock is real
 # Seconds per phase: the submit window covers both trainings (a process start, the dataset
 # through the gateway, an epoch, the codec search: 95 s in a CI run where every machine's
-# process started at once on two cores), the vote windows two miner polls; the host and the
+# process started at once on two cores), the vote windows two miner polls (a drafted miner's
+# first pass fetches the split and scores every model: 65 s there); the host and the
 # competitors wake a second after each phase opens (`--watch`).
 PHASES = {
     "submit": "120s",
     "reveal": "20s",
     "key": "20s",
-    "vote-commit": "40s",
+    "vote-commit": "60s",
     "vote-reveal": "30s",
     "tally": "15s",
 }
@@ -46,7 +49,7 @@ PHASES = {
 # 15 s already take most of one of the two cores this test shares among six machines.
 MINER_INTERVAL_S = 15
 WATCH_S = 10
-DEADLINE_S = 335  # the whole play, from the factory to the last claim
+DEADLINE_S = 355  # the whole play, from the factory to the last claim
 
 
 @pytest.fixture
@@ -199,6 +202,17 @@ def test_a_competition_in_real_time_across_machines(
         api = f"http://127.0.0.1:{prefect_port}/api"
         deployments = requests.post(f"{api}/deployments/filter", json={}, timeout=10).json()
         assert sorted(d["name"] for d in deployments) == [f"miner-{a}" for a in MINERS]
+        # Each miner ran one pass at a time: none raced the next for the CPU and the models.
+        for deployment in deployments:
+            query = {"deployments": {"id": {"any_": [deployment["id"]]}}}
+            runs = requests.post(f"{api}/flow_runs/filter", json=query, timeout=10).json()
+            spans = sorted(
+                (datetime.fromisoformat(r["start_time"]), datetime.fromisoformat(r["end_time"]))
+                for r in runs
+                if r["start_time"] and r["end_time"]
+            )
+            assert len(spans) >= 2
+            assert all(end <= start for (_, end), (start, _) in itertools.pairwise(spans))
     finally:
         for machine in machines.values():
             machine.stop()

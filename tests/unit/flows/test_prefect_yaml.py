@@ -7,6 +7,7 @@ import inspect
 
 import yaml
 from prefect import Flow
+from prefect.cli.deploy._models import DeploymentConfig
 
 from tests.helpers.project import ROOT
 
@@ -23,3 +24,5 @@ def test_every_role_has_a_deployment_whose_entrypoint_is_a_flow() -> None:
         # Every parameter given in the deployment is one the flow takes.
         assert set(deployment.get("parameters", {})) <= set(inspect.signature(flow.fn).parameters)
     assert deployments["miner"]["schedules"][0]["interval"] > 0
+    # A pass that outlasts the interval must not race the next one for the same models.
+    assert DeploymentConfig.model_validate(deployments["miner"]).concurrency_limit == 1
