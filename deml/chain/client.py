@@ -401,10 +401,10 @@ class Chain:
         try:
             self.w3.eth.send_raw_transaction(raw)
         except Web3RPCError as exc:
-            if "already known" not in str(exc):
-                raise TransactionError(
-                    f"tx {tx_hash.to_0x_hex()} was reorged out and could not be sent again: {exc}"
-                ) from None
+            # "already known", "nonce too low" (it landed: a node behind a load balancer may
+            # not have seen it yet), ...: nothing to do but keep looking for its receipt.
+            log.warning("%s: the node refused tx %s again (%s); still waiting for its receipt",
+                        what, tx_hash.to_0x_hex(), exc)  # fmt: skip
 
     def _rpc(self, method: str, params: list[Any]) -> Any:
         return self.w3.manager.request_blocking(RPCEndpoint(method), params)

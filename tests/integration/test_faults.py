@@ -109,8 +109,11 @@ def test_node_down_for_a_few_seconds_mid_task(
     configs = tmp_path / "configs"
     configs.mkdir()
     (configs / "deml.yaml").write_text("network: remote\n")
+    # A network of its own, not a dev chain; its node (anvil) mines only on demand, so no
+    # confirmations are waited for.
     (configs / "networks.yaml").write_text(
         f"networks:\n  remote:\n    rpc_url: {proxy.url}\n    chain_id: 31337\n"
+        "    confirmations: 0\n"
     )
     (configs / "deployments.yaml").write_text(f'remote:\n  factory: "{factory.address}"\n')
     for name in [k for k in os.environ if k.startswith("DEML_")]:
