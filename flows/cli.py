@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 from collections.abc import Callable
 from decimal import Decimal
@@ -326,6 +327,12 @@ def serve(
 
 
 def _interrupt(signum: int, frame: object) -> None:
+    # Prefect's runner may catch this where it lands (starting a run, it reports that run as
+    # crashed and serves on): if it is swallowed, the process stops a second later anyway, so
+    # that no run starts after Ctrl-C.
+    watchdog = threading.Timer(1.0, os._exit, (130,))
+    watchdog.daemon = True
+    watchdog.start()
     raise KeyboardInterrupt
 
 
