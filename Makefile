@@ -53,11 +53,20 @@ demo: setup
 	$(DEML) demo
 
 # The import contracts (pyproject.toml, [tool.importlinter]) first: seconds, and a broken
-# layering fails fast. pytest exits 5 when it collected no tests: reported, not failed.
+# layering fails fast. Then two phases: every test but the `serial` ones across
+# $(TEST_WORKERS) processes (pytest-xdist), then the `serial` ones alone, since their phases
+# are timed in wall-clock seconds and must not share the CPUs. Both phases always run.
+# pytest exits 5 when it collected no tests (a PYTEST_ARGS path holding only one kind):
+# reported, not failed.
+TEST_WORKERS ?= 2
 test: setup
 	$(VENV)/bin/lint-imports --no-cache
-	@$(PY) -m pytest $(PYTEST_ARGS); status=$$?; \
-	if [ $$status -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$status
+	@$(PY) -m pytest -n $(TEST_WORKERS) --dist worksteal -m "not serial" $(PYTEST_ARGS); a=$$?; \
+	$(PY) -m pytest -m serial $(PYTEST_ARGS); b=$$?; \
+	for s in $$a $$b; do \
+	  if [ $$s -eq 5 ]; then echo "pytest collected no tests in one phase"; \
+	  elif [ $$s -ne 0 ]; then exit $$s; fi; \
+	done
 
 lint: setup
 	$(VENV)/bin/ruff check deml tasks flows bench tests

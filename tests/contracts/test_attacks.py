@@ -610,6 +610,7 @@ def reveal_gas(chain: Chain, submissions: int) -> list[int]:
     return gas
 
 
+@pytest.mark.slow
 @pytest.mark.anvil
 def test_a_jurors_vote_costs_the_same_gas_at_10_and_at_500_submissions(
     anvil_chain: Chain,

@@ -272,6 +272,7 @@ def play_unanimous(
     }
 
 
+@pytest.mark.slow
 def test_per_call_gas_is_the_same_with_10_and_with_500_submissions(anvil_chain: Chain) -> None:
     chain = anvil_chain
     factory = deploy_factory(chain, chain.accounts[0])

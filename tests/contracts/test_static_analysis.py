@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from deml.contracts import analysis
 from tests.helpers.project import ROOT
 
@@ -54,6 +56,7 @@ def reviewed(finding: dict[str, Any]) -> bool:
     return functions is None or where(finding) in functions
 
 
+@pytest.mark.slow
 def test_slither_finds_nothing_unreviewed(tmp_path: Path) -> None:
     project = tmp_path / "slither"
     analysis.write_build_info(ROOT, project)

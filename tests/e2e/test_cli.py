@@ -130,6 +130,7 @@ def test_contracts_check_passes_on_main() -> None:
     assert run("contracts", "check").stdout.strip() == "artifacts are current"
 
 
+@pytest.mark.slow
 def test_contracts_check_fails_after_an_edit_without_rebuild(tmp_path: Path) -> None:
     """On a copy of the tree, so the checkout itself is untouched."""
     for part in ("deml", "contracts", "configs"):

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import requests
 
 from deml.chain.localnode import NodeInfo
@@ -29,6 +30,7 @@ def flow_runs(api: str, state: str) -> list[dict]:
     return requests.post(f"{api}/flow_runs/filter", json=query, timeout=10).json()
 
 
+@pytest.mark.slow
 def test_one_server_for_every_command_and_crashed_runs_marked(
     tmp_path: Path, anvil_node: NodeInfo
 ) -> None:

@@ -108,6 +108,7 @@ class Machine:
                 proc.wait()
 
 
+@pytest.mark.serial
 @pytest.mark.timeout(DEADLINE_S + 180)
 def test_a_competition_in_real_time_across_machines(
     tmp_path: Path, chain_node: str, migrated_db: Path

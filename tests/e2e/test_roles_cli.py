@@ -25,6 +25,7 @@ def kubo() -> Iterator[kubo_standin.KuboStandin]:
         yield node
 
 
+@pytest.mark.slow
 def test_host_competitor_and_miner_play_a_competition(
     tmp_path: Path,
     anvil_node: NodeInfo,

@@ -12,11 +12,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import pytest
 
 from deml.chain.localnode import NodeInfo
 from tests.helpers.project import ROOT, free_port
 
 
+@pytest.mark.serial
 def test_serve_runs_the_miner_on_its_interval(tmp_path: Path, anvil_node: NodeInfo) -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DEML_", "PREFECT_"))}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from prefect.artifacts import Artifact
 
 from deml.chain import accounts
@@ -17,6 +18,7 @@ from tasks.standing import artifact_key
 ETHER = 10**18
 
 
+@pytest.mark.slow
 def test_demo_competition(role_env: Path) -> None:
     summary = demo_flow(project=str(role_env), epochs=6)
     signers = accounts.from_mnemonic(DEV_MNEMONIC)

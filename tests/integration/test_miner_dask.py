@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from deml.chain import accounts
 from deml.chain.client import DEV_MNEMONIC
 from deml.chain.localnode import connect
@@ -32,6 +34,7 @@ TEMPLATE = {
 }
 
 
+@pytest.mark.slow
 def test_miner_scores_on_a_local_dask_cluster(role_env: Path) -> None:
     miner_flow(account=MINER)  # bonds: the pool must seat a jury before a competition opens
     address = host_flow(account=0, project=str(role_env), template=TEMPLATE)

@@ -1173,7 +1173,8 @@ class CompetitionMachine(RuleBasedStateMachine):
 
 
 @pytest.mark.anvil
-@pytest.mark.timeout(1_800)  # the ci profile: 2,000 examples
+@pytest.mark.slow
+@pytest.mark.timeout(1_800)  # the ci profile: 1,000 examples
 def test_competition_state_machine(anvil_chain: Chain) -> None:
     chain = anvil_chain
     host, anyone = chain.accounts[0], chain.accounts[9]

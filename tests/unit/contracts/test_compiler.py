@@ -58,6 +58,7 @@ def test_every_fixture_has_a_loadable_artifact_beside_its_source() -> None:
     }
 
 
+@pytest.mark.slow
 def test_build_is_reproducible(tree: Path) -> None:
     folders = (tree / compiler.ARTIFACTS_DIR, tree / FIXTURES_DIR)
     before = {p: p.read_text() for folder in folders for p in folder.glob("*.json")}
@@ -66,6 +67,7 @@ def test_build_is_reproducible(tree: Path) -> None:
     assert after == before
 
 
+@pytest.mark.slow
 def test_edited_source_makes_artifacts_stale_until_rebuilt(tree: Path) -> None:
     source = tree / "contracts" / "test" / "Probe.sol"
     source.write_text(source.read_text().replace("_value = value;", "_value = value + 1;"))
