@@ -88,6 +88,37 @@ def scoring_command(
     out.print(f"wrote {output}")
 
 
+@bench_app.command("cost")
+def cost_command(
+    output: Annotated[Path, typer.Option("--output", "-o")] = RESULTS / "cost.json",
+    samples: Annotated[int, typer.Option(min=64, help="Samples each probe scores.")] = 512,
+    rounds: Annotated[int, typer.Option(min=1, help="Timed rounds (the median is kept).")] = 3,
+) -> None:
+    """CPU seconds per counted operation, for models built to be costly per operation."""
+    from bench import cost as bench_cost
+
+    record = bench_cost.run(samples, rounds, progress=lambda s: out.print(f"[dim]{s}…[/dim]"))
+    bench_cost.write(record, output)
+    _refresh_readme(output, RESULTS / "cost.json")
+    table = Table("probe", "operations", "CPU s", "ns / operation")
+    for probe in record["probes"]:
+        table.add_row(
+            probe["name"],
+            f"{probe['operations']:,}",
+            f"{probe['cpu_s']:.3f}",
+            f"{probe['ns_per_operation']:.3f}",
+        )
+    out.print(table)
+    out.print(
+        f"budget {record['budget_operations']:,} operations at the slowest probe"
+        f" ({record['worst_probe']}): {record['budget_at_worst_s']} s of CPU;"
+        f" backstop {record['cpu_backstop_s']} s"
+    )
+    out.print(f"wrote {output}")
+    if record["budget_at_worst_s"] > record["cpu_backstop_s"] / 2:
+        raise DemlError("the budget takes over half the CPU backstop at the slowest probe")
+
+
 @bench_app.command("gas")
 def gas_command(
     output: Annotated[Path, typer.Option("--output", "-o")] = RESULTS / "gas.json",

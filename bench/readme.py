@@ -130,9 +130,31 @@ def codec_table(report: dict) -> str:
     return "\n".join(lines)
 
 
+def cost_table(report: dict) -> str:
+    """Per probe: operations counted, CPU seconds, nanoseconds per operation; then the worst
+    case at the budget against the CPU backstop."""
+    lines = [
+        f"| probe ({report['samples']} samples) | operations | CPU s | ns per operation |",
+        "|---|---:|---:|---:|",
+    ]
+    for probe in sorted(report["probes"], key=lambda p: -p["ns_per_operation"]):
+        lines.append(
+            f"| {probe['name']} | {probe['operations']:,} | {probe['cpu_s']:.3f}"
+            f" | {probe['ns_per_operation']:.3f} |"
+        )
+    lines += [
+        "",
+        f"The budget, {report['budget_operations']:,} operations, at the slowest probe"
+        f" ({report['worst_probe']}): {report['budget_at_worst_s']} s of CPU, against a"
+        f" backstop of {report['cpu_backstop_s']} s.",
+    ]
+    return "\n".join(lines)
+
+
 TABLES: dict[str, tuple[str, Callable[[dict], str]]] = {
     "gas": ("gas.json", gas_table),
     "codec": ("codec.json", codec_table),
+    "cost": ("cost.json", cost_table),
 }
 
 

@@ -81,6 +81,13 @@ class Network(BaseModel):
         " 2 elsewhere)",
     )
 
+    witness_rpc_url: str | None = Field(
+        None,
+        description="a second node, best run by someone else, that every receipt is checked"
+        " against: a node that forges one (a success for a reverted transaction, a block that"
+        " is not the chain's) is caught instead of believed",
+    )
+
     @property
     def required_confirmations(self) -> int:
         """`confirmations`, or its default for this kind of network."""
@@ -88,7 +95,7 @@ class Network(BaseModel):
             return self.confirmations
         return 0 if self.dev else 2
 
-    @field_validator("rpc_url")
+    @field_validator("rpc_url", "witness_rpc_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         return _check_http_url(value)
@@ -108,6 +115,9 @@ class Settings(BaseSettings):
     network: str = Field("local", description="which entry of networks.yaml to use")
     rpc_url: str | None = Field(None, description="overrides the network's RPC URL")
     chain_id: PositiveInt | None = Field(None, description="overrides the network's chain id")
+    witness_rpc_url: str | None = Field(
+        None, description="overrides the network's witness node (every receipt checked there)"
+    )
     state_dir: Path = Field(Path(".deml"), description="local state: node, stores, databases")
     private_key: SecretStr | None = Field(None, description="hex private key of the signer")
     keystore: Path | None = Field(None, description="encrypted JSON keystore of the signer")
@@ -149,7 +159,7 @@ class Settings(BaseSettings):
         files = [path for path in config_files() if path.is_file()]
         return init_settings, env_settings, YamlConfigSettingsSource(settings_cls, files)
 
-    @field_validator("rpc_url", "ipfs_api_url")
+    @field_validator("rpc_url", "witness_rpc_url", "ipfs_api_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         return _check_http_url(value)
@@ -208,6 +218,8 @@ class Settings(BaseSettings):
             update["rpc_url"] = self.rpc_url
         if self.chain_id is not None:
             update["chain_id"] = self.chain_id
+        if self.witness_rpc_url is not None:
+            update["witness_rpc_url"] = self.witness_rpc_url
         return base.model_copy(update=update)
 
     @property

@@ -41,12 +41,18 @@ def train_model(address: str, data_dir: str, model: str, epochs: int, seed: int)
 @task(cache_policy=NO_CACHE, **RETRIES)
 def pack_model(address: str, data_dir: str, onnx: bytes, seed: int, codec: str) -> dict[str, Any]:
     """Pack the model into the smallest payload within the competition's cap (`auto`: within
-    half a point of its validation accuracy); return the payload and its codec."""
+    half a point of its validation accuracy) and its operation budget for the test split;
+    return the payload and its codec."""
     _, chain = session()
     data = competitor.training_data(Path(data_dir), seed)
-    cap = competition(chain, address).params().max_model_bytes
+    params = competition(chain, address).params()
     packed = payload.pack(
-        onnx, data.spec, codec_name=codec, validation=(data.x_val, data.y_val), max_bytes=cap
+        onnx,
+        data.spec,
+        codec_name=codec,
+        validation=(data.x_val, data.y_val),
+        max_bytes=params.max_model_bytes,
+        test_samples=params.test_set_size,
     )
     return {"payload": packed.payload, "codec": packed.codec.name}
 

@@ -77,6 +77,8 @@ class Chain:
     dev: bool = False
     # Blocks on top of a transaction's own before it counts as sent (0: its receipt is enough).
     confirmations: int = 0
+    # A second node every receipt is checked against (none: the first node is believed).
+    witness: Web3 | None = None
     _contracts: dict[tuple[str, str], Contract] = field(default_factory=dict, repr=False)
     _chain_id: int | None = field(default=None, repr=False)
     # Custom errors this connection decodes: the runtime contracts', and those of every
@@ -132,13 +134,18 @@ class Chain:
     def from_settings(cls, settings: Any) -> Chain:
         """Connect as the settings say (see deml.settings.Settings)."""
         network = settings.active_network
-        return cls.connect(
+        chain = cls.connect(
             network.rpc_url,
             accounts.from_settings(settings),
             expected_chain_id=network.chain_id,
             dev=network.dev,
             confirmations=network.required_confirmations,
         )
+        if network.witness_rpc_url is not None:
+            chain.witness = cls.connect(
+                network.witness_rpc_url, [], expected_chain_id=network.chain_id
+            ).w3
+        return chain
 
     @classmethod
     def in_process(cls, mnemonic: str = DEV_MNEMONIC, count: int = 10) -> Chain:
@@ -287,6 +294,8 @@ class Chain:
         receipt = self._wait_for_receipt(tx_hash, signed.raw_transaction, what)
         if receipt["status"] == 1 and self.confirmations:
             receipt = self._confirmed(receipt, signed.raw_transaction, what)
+        if self.witness is not None:
+            self._witnessed(receipt)
         if receipt["status"] != 1:
             raise self._failure(tx, receipt)
         log.info(
@@ -390,6 +399,37 @@ class Chain:
                 )
             time.sleep(CONFIRMATION_POLL_S)
 
+    def _witnessed(self, receipt: TxReceipt) -> None:
+        """Check the node's receipt against the witness node's, waited for (it may lag): the
+        same block, status, gas and events, or `TransactionError` says which differs. One node
+        can forge anything it answers; two run by different people would have to collude."""
+        assert self.witness is not None
+        tx_hash = receipt["transactionHash"]
+        deadline = time.monotonic() + RECEIPT_TIMEOUT_S
+        while True:
+            try:
+                theirs = self.witness.eth.get_transaction_receipt(tx_hash)
+                break
+            except TransactionNotFound:
+                if time.monotonic() > deadline:
+                    raise TransactionError(
+                        f"the witness node has no receipt for tx {tx_hash.to_0x_hex()} after"
+                        f" {RECEIPT_TIMEOUT_S} s: the node may have made it up"
+                    ) from None
+                time.sleep(CONFIRMATION_POLL_S)
+        for key in ("status", "blockHash", "blockNumber", "gasUsed", "contractAddress"):
+            if receipt.get(key) != theirs.get(key):
+                raise TransactionError(
+                    f"the node's receipt for tx {tx_hash.to_0x_hex()} disagrees with the"
+                    f" witness node's on {key}: {receipt.get(key)!r} against"
+                    f" {theirs.get(key)!r}; do not trust this node"
+                )
+        if [_event(e) for e in receipt["logs"]] != [_event(e) for e in theirs["logs"]]:
+            raise TransactionError(
+                f"the node's receipt for tx {tx_hash.to_0x_hex()} disagrees with the witness"
+                " node's on the events it emitted; do not trust this node"
+            )
+
     def _resend(self, raw: bytes, tx_hash: HexBytes, what: str) -> None:
         try:
             self.w3.eth.get_transaction(tx_hash)
@@ -452,3 +492,12 @@ class Chain:
         if found is None:
             return ContractRevert(f"the call failed: {exc}")
         return found
+
+
+def _event(log_entry: Any) -> tuple[str, list[bytes], bytes]:
+    """What an event says: who emitted it, its topics and its data."""
+    return (
+        str(log_entry["address"]).lower(),
+        [bytes(t) for t in log_entry["topics"]],
+        bytes(log_entry["data"]),
+    )

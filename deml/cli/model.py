@@ -61,6 +61,14 @@ def pack_command(
     max_bytes: Annotated[
         int, typer.Option(help="The competition's payload cap in bytes.", min=1)
     ] = codec.MAX_PAYLOAD_BYTES,
+    test_samples: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="The competition's test split size: a model over the operation budget for"
+            " scoring that many samples is refused.",
+        ),
+    ] = None,
 ) -> None:
     """Pack MODEL.onnx into a payload that fits the competition; pickled checkpoints are refused."""
     from deml.model import payload
@@ -72,6 +80,7 @@ def pack_command(
         validation=load_test_set(validation) if validation else None,
         max_accuracy_drop=max_drop / 100,
         max_bytes=max_bytes,
+        test_samples=test_samples,
     )
     output.write_bytes(packed.payload)
     table = Table("codec", "bytes", "validation accuracy")
@@ -124,6 +133,7 @@ def inspect_command(
         "input": ", ".join(_describe(v) for v in graph.input),
         "output": ", ".join(_describe(v) for v in graph.output),
     }
+    rows["operations"] = _operations(proto)
     if spec is not None:
         try:
             check.validate(model_bytes, ModelSpec.from_file(spec))
@@ -202,3 +212,16 @@ def _describe(value: onnx.ValueInfoProto) -> str:
     ]
     kind = onnx.TensorProto.DataType.Name(tensor.elem_type).lower()
     return f"{value.name}: {kind}[{', '.join(dims)}]"
+
+
+def _operations(proto: onnx.ModelProto) -> str:
+    """Operations a sample, and how many samples the budget allows at that cost."""
+    from deml.model import cost, inference
+
+    batch = inference.BATCH_SIZE
+    try:
+        per_sample = max(1, cost.operations(proto, batch) // batch)
+    except DemlError as exc:  # ModelRejected: a shape that depends on the data, an unknown op
+        return f"cannot be counted: {exc}"
+    samples = cost.MAX_SCORING_OPERATIONS // per_sample
+    return f"{per_sample:,} a sample (the budget scores up to {samples:,} samples)"

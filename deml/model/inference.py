@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import onnxruntime as ort
 
-from deml.model import check, codec
+from deml.model import check, codec, cost
 from deml.model.spec import ModelSpec
 
 # NOTE: part of the protocol. Every codec but dyn8 predicts each sample alone, so any batch size
@@ -67,8 +67,10 @@ def evaluate(
     max_payload_bytes: int = codec.MAX_PAYLOAD_BYTES,
     max_model_bytes: int = codec.MAX_MODEL_BYTES,
     batch_size: int = BATCH_SIZE,
+    max_operations: int = cost.MAX_SCORING_OPERATIONS,
 ) -> np.ndarray:
-    """Decode, check and run an untrusted payload: predictions, or the exception that stopped it.
+    """Decode, check, count and run an untrusted payload: predictions, or the exception that
+    stopped it (a model over the operation budget, `deml.model.cost`, is refused unrun).
 
     This does no sandboxing; `deml.scoring.sandbox` runs it inside a limited child process.
     """
@@ -77,6 +79,9 @@ def evaluate(
     )
     limits = check.ModelLimits(max_model_bytes=max_model_bytes)
     checked = check.validate(model, spec, limits)
+    # The verdict on what the model may cost is counted from its graph, the same on every
+    # machine; the sandbox's time limits are only a backstop.
+    cost.check(checked, len(x), batch_size, max_operations)
     # Run the bytes the checks parsed (unknown fields dropped), not the raw ones.
     session = open_session(checked.SerializeToString())
     return predict(session, x, spec.num_classes, batch_size)

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from deml.exceptions import PayloadTooLarge
-from deml.model import codec, export, inference, transform
+from deml.model import codec, cost, export, inference, transform
 from deml.model.codec import Codec
 from deml.model.spec import ModelSpec
 
@@ -62,6 +62,7 @@ def pack(
     validation: tuple[np.ndarray, np.ndarray] | None = None,
     max_accuracy_drop: float = DEFAULT_MAX_DROP,
     max_bytes: int = codec.MAX_PAYLOAD_BYTES,
+    test_samples: int | None = None,
 ) -> Packed:
     """Pack a torch/keras model, ONNX bytes or an .onnx file into a payload under `max_bytes`.
 
@@ -69,6 +70,8 @@ def pack(
     most `max_accuracy_drop` (a fraction: 0.005 is half a percentage point) below the
     uncompressed model's; without validation data it only considers lossless codecs. A named
     codec (`"int8+lzma"`) is used as is; with validation data its accuracy is measured.
+    With `test_samples` (the competition's test split size), a model over the operation
+    budget for scoring that many samples is refused here, before anything is paid.
     """
     onnx_bytes = export.to_onnx(model, spec)
     if codec_name == "auto":
@@ -102,7 +105,9 @@ def pack(
     chosen, payload = best
     # What we hand over must pass exactly the checks miners make.
     _, model_bytes = codec.decode(payload, max_payload_bytes=len(payload))
-    export.check_fits(model_bytes, spec)
+    checked = export.check_fits(model_bytes, spec)
+    if test_samples is not None:
+        cost.check(checked, test_samples, inference.BATCH_SIZE)
     if len(payload) > max_bytes:
         raise PayloadTooLarge(len(payload), max_bytes, _size_hint(codec_name, validation))
     return Packed(payload, chosen, len(onnx_bytes), reference, tuple(trials))

@@ -88,6 +88,7 @@ def _score(job_r: int, result_w: int, seccomp: bytes | None) -> None:
             max_payload_bytes=int(job["max_payload_bytes"]),
             max_model_bytes=int(job["max_model_bytes"]),
             batch_size=int(job["batch_size"]),
+            max_operations=int(job["max_operations"]),
         )
         write_frame(result_w, {"ok": True}, predictions.astype("<i8").tobytes())
     except BaseException as exc:

@@ -29,7 +29,7 @@ import numpy as np
 
 from deml import _paths
 from deml.exceptions import FrameError, SandboxError, ServerLost, SpecError
-from deml.model import codec, inference
+from deml.model import codec, cost, inference
 from deml.model.spec import ModelSpec
 from deml.scoring import server
 from deml.scoring.connection import Connection, Reply
@@ -63,6 +63,10 @@ class Limits:
     """What one model may use while it is scored."""
 
     memory_bytes: int = 1 << 30
+    # The verdict for the honest range: operations counted from the graph, the same on every
+    # machine (deml.model.cost). The time limits are a backstop, far above what the budget
+    # takes on a slow core (bench/results/cost.json), and run out twice before a 0.
+    max_operations: int = cost.MAX_SCORING_OPERATIONS
     cpu_seconds: int = 60
     wall_seconds: float = 120.0
     max_payload_bytes: int = codec.MAX_PAYLOAD_BYTES
@@ -259,6 +263,7 @@ class Sandbox:
             "num_classes": spec.num_classes,
             "batch_size": int(batch_size),
             "memory_bytes": self.limits.memory_bytes,
+            "max_operations": self.limits.max_operations,
             "cpu_seconds": self.limits.cpu_seconds,
             "wall_seconds": self.limits.wall_seconds,
             "max_payload_bytes": self.limits.max_payload_bytes,

@@ -199,3 +199,27 @@ def gelu_tie() -> onnx.ModelProto:
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
     model.ir_version = 8
     return model
+
+
+def wrong_output() -> onnx.ModelProto:
+    """Declares [batch, 10] but reshapes its scores to [2 * batch, 5] at run time, by a shape
+    computed from its data (half the class count), where no static check sees it."""
+    model = classifier()
+    model.graph.node[0].output[0] = "full"
+    model.graph.initializer.extend(
+        [
+            numpy_helper.from_array(np.array([1], np.int64), "one"),
+            numpy_helper.from_array(np.array([2], np.int64), "two"),
+            numpy_helper.from_array(np.array([-1], np.int64), "minus_one"),
+        ]
+    )
+    model.graph.node.extend(
+        [
+            helper.make_node("Shape", ["full"], ["dims"]),
+            helper.make_node("Gather", ["dims", "one"], ["classes"], axis=0),
+            helper.make_node("Div", ["classes", "two"], ["half"]),
+            helper.make_node("Concat", ["minus_one", "half"], ["shape"], axis=0),
+            helper.make_node("Reshape", ["full", "shape"], ["y"]),
+        ]
+    )
+    return model

@@ -54,6 +54,12 @@ def test_pack_inspect_and_score_a_model(files: dict[str, Path]) -> None:
     assert 6090 <= params <= 6090 + 16 + 32 + 10
     assert "input:         0: float[batch, 64]" in shown.output
     assert "Conv" in shown.output and "passes every check miners make" in shown.output
+    # What it costs a sample, and how large a test split the operation budget scores with it.
+    per_sample = int(
+        re.search(r"operations:\s+([\d,]+) a sample", shown.output)[1].replace(",", "")
+    )
+    assert 90_000 < per_sample < 110_000  # two 3x3 convolutions on 8x8: about 93,500
+    assert f"up to {20_000_000_000 // per_sample:,} samples" in shown.output
 
     scored = runner.invoke(
         model_app, ["score", str(files["payload"]), "--data", str(files["test"]), "--json"]
@@ -69,6 +75,18 @@ def test_pack_inspect_and_score_a_model(files: dict[str, Path]) -> None:
     bitmap = bytes.fromhex(result["bitmap"])
     assert len(bitmap) == (450 + 7) // 8
     assert sum(bin(b).count("1") for b in bitmap) == result["correct"]
+
+
+def test_pack_refuses_a_model_over_the_operation_budget_for_the_test_split(
+    files: dict[str, Path],
+) -> None:
+    args = ["pack", str(files["model"]), "--spec", str(files["manifest"])]
+    refused = runner.invoke(
+        model_app, [*args, "-o", str(files["payload"]), "--test-samples", "1000000"]
+    )
+    assert refused.exit_code != 0
+    assert "scoring 1,000,000 samples takes" in str(refused.exception)
+    assert not files["payload"].exists()  # nothing written for a model no miner would run
 
 
 def test_pack_refuses_a_pickled_checkpoint(files: dict[str, Path], tmp_path: Path) -> None:

@@ -26,7 +26,8 @@ def test_an_honest_classifier_passes() -> None:
 
 
 def test_runtime_attacks_pass_the_static_checks() -> None:
-    # Their harm only shows when they run: the sandbox's limits must stop them (test_scoring).
+    # Their harm only shows when they run: their operation count refuses them before that
+    # (test_cost), and the sandbox's limits are the backstop (test_sandbox).
     check(hostile.huge_tensor())
     check(hostile.slow())
 

@@ -7,8 +7,10 @@ from pathlib import Path
 import numpy as np
 import onnx
 import onnxruntime as ort
+import pytest
 from onnx import helper, numpy_helper
 
+from deml.exceptions import SpecMismatch
 from deml.model import inference
 from tests.helpers import hostile
 
@@ -58,3 +60,11 @@ def test_the_optimized_graph_holds_only_standard_operators(tmp_path: Path) -> No
         optimized = onnx.load(tmp_path / "optimized.onnx")
         assert {n.domain for n in optimized.graph.node} <= {"", "ai.onnx"}
         assert {n.op_type for n in optimized.graph.node} & {"Erf", "Relu"}
+
+
+def test_an_output_that_is_not_the_declared_shape_is_caught_at_run_time() -> None:
+    # The last line of defence, behind the cost count that refuses such a model unrun.
+    session = inference.open_session(hostile.wrong_output().SerializeToString())
+    x = np.random.default_rng(0).standard_normal((100, hostile.INPUT)).astype(np.float32)
+    with pytest.raises(SpecMismatch, match=r"returned \(128, 5\) for a batch needing \(64, 10\)"):
+        inference.predict(session, x, hostile.CLASSES)

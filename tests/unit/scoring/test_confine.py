@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from deml.scoring import confine
-from deml.scoring.sandbox import Sandbox
-from tests.unit.scoring.test_sandbox import SLOW, SPEC, X, Y, server_children
+from deml.scoring.sandbox import Limits, Sandbox
+from tests.unit.scoring.test_sandbox import NO_BUDGET, SLOW, SPEC, X, Y, server_children
 
 # What an exploited ONNX Runtime would try, from inside a confined child.
 PROBE = """
@@ -88,7 +88,10 @@ def test_landlock_alone_keeps_the_state_dir_and_the_network_out_of_reach(tmp_pat
 
 
 def test_scoring_children_run_confined() -> None:
-    with Sandbox(workers=1, spares=0) as sandbox, ThreadPoolExecutor(1) as pool:
+    with (
+        Sandbox(Limits(max_operations=NO_BUDGET), workers=1, spares=0) as sandbox,
+        ThreadPoolExecutor(1) as pool,
+    ):
         assert sandbox.confinement == {
             "nobody": os.geteuid() == 0,
             "landlock_abi": confine.landlock_abi(),
