@@ -23,9 +23,11 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
+import signal
 import tempfile
 from typing import Any
 
+_PR_SET_PDEATHSIG = 1
 _PR_SET_DUMPABLE = 4
 _PR_SET_NO_NEW_PRIVS = 38
 _PR_SET_SECCOMP = 22
@@ -106,9 +108,15 @@ def apply(bpf: bytes | None) -> None:
     """Give up everything above, in this process, for good. Raises OSError if a layer the
     machine offers fails to apply: the child then scores nothing rather than run unconfined."""
     if os.geteuid() == 0:
+        parent = os.getppid()
         os.setgroups([])
         os.setresgid(_NOBODY, _NOBODY, _NOBODY)
         os.setresuid(_NOBODY, _NOBODY, _NOBODY)
+        # Changing credentials clears the parent-death signal: without it again, a child whose
+        # server was killed would stay, stopped, for good. If the server died meanwhile, go.
+        _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:
+            os._exit(1)
     _prctl(_PR_SET_DUMPABLE, 0)
     _prctl(_PR_SET_NO_NEW_PRIVS, 1)
     _landlock()

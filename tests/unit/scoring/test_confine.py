@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -110,3 +111,37 @@ def test_scoring_children_run_confined() -> None:
     if os.geteuid() == 0:
         assert fields["Uid"].split() == ["65534"] * 4
         assert fields["CapEff"].strip() == "0" * 16
+
+
+def _alive(pid: int) -> bool:
+    """Running or stopped; not gone, not a zombie waiting to be reaped."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+def test_children_die_with_their_server_after_giving_up_their_user() -> None:
+    # Changing credentials clears the parent-death signal: a confined child whose server was
+    # killed finished its model, then stayed behind, stopped, for good (found after CI runs).
+    with (
+        Sandbox(Limits(max_operations=NO_BUDGET), workers=1, spares=0) as sandbox,
+        ThreadPoolExecutor(1) as pool,
+    ):
+        server = sandbox.pid
+        scored = pool.submit(sandbox.score, SLOW, X[:1], Y[:1], SPEC)
+        confined: set[int] = set()
+        deadline = time.monotonic() + 30
+        while not confined and time.monotonic() < deadline:
+            for pid in server_children(sandbox):
+                if "Seccomp:\t2" in Path(f"/proc/{pid}/status").read_text():
+                    confined.add(pid)
+            time.sleep(0.02)
+        assert confined  # running the model, as nobody
+        os.kill(server, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while any(_alive(pid) for pid in confined) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not [pid for pid in confined if _alive(pid)]
+        assert scored.result().ok  # scored again by a new server
