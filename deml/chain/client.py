@@ -28,6 +28,7 @@ from web3.types import RPCEndpoint, TxParams, TxReceipt
 
 from deml.artifacts import Artifact
 from deml.chain import accounts
+from deml.chain import blobs as blob_encoding
 from deml.chain.revert import ErrorTable, error_table, revert_from_exception, runtime_errors
 from deml.exceptions import (
     AccountNotConfigured,
@@ -278,22 +279,39 @@ class Chain:
         tx.update(self._fees())
         return self.send_signed(tx, sender, what="transfer")
 
-    def send_signed(self, tx: TxParams, sender: LocalAccount, *, what: str = "tx") -> TxReceipt:
+    def send_signed(
+        self,
+        tx: TxParams,
+        sender: LocalAccount,
+        *,
+        what: str = "tx",
+        blobs: list[bytes] | None = None,
+    ) -> TxReceipt:
         """Sign `tx` locally, send it raw and wait for a successful receipt; log what was
-        sent (`what`: the function called), its hash and its gas, on the `deml.chain` logger."""
+        sent (`what`: the function called), its hash and its gas, on the `deml.chain` logger.
+        With `blobs`, it goes as an EIP-4844 transaction carrying them (its blob fee cap set
+        from the node's blob base fee unless `tx` gives one)."""
         if "maxFeePerGas" not in tx and "gasPrice" not in tx:
             tx.update(self._fees())
-        signed = sender.sign_transaction(dict(tx))
+        if blobs:
+            if "maxFeePerBlobGas" not in tx:
+                # Twice the current price: room for it to rise before the block is built.
+                tx["maxFeePerBlobGas"] = 2 * max(1, self.w3.eth.blob_base_fee)
+            tx["blobVersionedHashes"] = blob_encoding.versioned_hashes(blobs)
+            signed = sender.sign_transaction(dict(tx)).raw_transaction
+            raw = blob_encoding.pooled_transaction(signed, blobs)
+        else:
+            raw = sender.sign_transaction(dict(tx)).raw_transaction
         try:
-            tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
+            tx_hash = self.w3.eth.send_raw_transaction(raw)
         except self._reverts as exc:
             raise self._as_revert(exc) from None
         except Web3RPCError as exc:
             raise TransactionError(f"the node refused the transaction: {exc}") from None
         log.info("sending %s from %s: tx %s", what, sender.address, tx_hash.to_0x_hex())
-        receipt = self._wait_for_receipt(tx_hash, signed.raw_transaction, what)
+        receipt = self._wait_for_receipt(tx_hash, raw, what)
         if receipt["status"] == 1 and self.confirmations:
-            receipt = self._confirmed(receipt, signed.raw_transaction, what)
+            receipt = self._confirmed(receipt, raw, what)
         if self.witness is not None:
             self._witnessed(receipt)
         if receipt["status"] != 1:
