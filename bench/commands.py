@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -21,17 +20,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench.ports import free_port
 from deml.chain.client import DEV_MNEMONIC
 from deml.chain.localnode import LocalNode
 
 TARGET_NOOP_MINE_RUN_S = 5.0
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _deml(env: dict[str, str], *args: str) -> float:
@@ -52,14 +46,12 @@ def run(rounds: int = 5, progress: Callable[[str], None] = print) -> dict[str, A
     with tempfile.TemporaryDirectory(prefix="deml-bench-") as tmp:
         state = Path(tmp) / "state"
         node = LocalNode(state)
-        info, _ = node.start(
-            port=_free_port(), chain_id=31337, mnemonic=DEV_MNEMONIC, persist=False
-        )
+        info, _ = node.start(port=free_port(), chain_id=31337, mnemonic=DEV_MNEMONIC, persist=False)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("DEML_", "PREFECT_"))}
         env |= {
             "DEML_STATE_DIR": str(state),
             "DEML_RPC_URL": info.url,
-            "DEML_PREFECT_PORT": str(_free_port()),
+            "DEML_PREFECT_PORT": str(free_port()),
         }
         try:
             progress("deploying the factory")

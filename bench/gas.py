@@ -34,6 +34,7 @@ from eth_utils import keccak
 from web3.logs import DISCARD
 from web3.types import TxReceipt
 
+from bench import gas_blobs
 from deml import artifacts
 from deml.chain.client import Chain
 from deml.contracts.bindings import Competition, CompetitionFactory, MinerPool
@@ -95,6 +96,8 @@ TARGETS = {
     "finalize": 150_000,
     "claim": 100_000,
     "bytecode": 24_576,  # EIP-170
+    # Issue 15: a 96 KiB reveal in blobs, priced at the blob floor, against its calldata floor.
+    "reveal_blob_96k_of_calldata_floor": 1 / 20,
 }
 
 # Protocol v1's own figures (bench/results/gas.json at commit 9081114), for the evaluation
@@ -212,6 +215,8 @@ def measure(progress: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
     _bond_pool(b, ops)
     progress("reveals by model size")
     reveal_rows = _reveals(b, ops)
+    progress("reveals in blobs, on anvil")
+    blob_rows = gas_blobs.measure(FACTORY_CONFIG, progress)
     progress(f"a competition of {SUBMISSIONS} submissions and {SEATS} seats")
     played = _play_500x21(b, ops)
     progress(f"publication at {LARGE:,} submissions")
@@ -224,6 +229,7 @@ def measure(progress: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
         "operations": ops,
         "evaluation_500x21": played,
         "reveal": reveal_rows,
+        "reveal_blob": blob_rows,
         "largest_calls_at_10000": largest,
         "v1_reference": {"figures": V1_FIGURES, **reference},
         "bytecode_size": {
@@ -710,6 +716,13 @@ def check_targets(report: dict[str, Any]) -> list[str]:
             missed.append(
                 f"reveal {row['bytes']:,} B: {row['gas']:,} > floor {row['calldata_floor']:,}"
                 f" + {TARGETS['reveal_over_floor']:,}"
+            )
+    for row in report["reveal_blob"]:
+        share = TARGETS["reveal_blob_96k_of_calldata_floor"]
+        if row["bytes"] == 96 * 1024 and row["of_calldata_floor_40"] > share:
+            missed.append(
+                f"reveal in blobs of 96 KiB: {row['gas_equivalent']:,} > 1/{round(1 / share)} of"
+                f" its calldata floor {row['calldata_floor_40']:,}"
             )
     for name, size in report["bytecode_size"].items():
         if size >= TARGETS["bytecode"]:

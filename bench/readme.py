@@ -101,10 +101,32 @@ def gas_table(report: dict) -> str:
         rows.append((f"deployed code of {name}", f"{size:,} B", f"< {targets['bytecode']:,} B"))
     lines = ["| operation | gas | target |", "|---|---:|---|"]
     lines += [f"| {name} | {gas} | {target} |" for name, gas, target in rows]
+    lines += ["", *reveal_modes_table(report)]
     missed = report["targets_missed"]
     lines.append("")
     lines.append("Targets missed: " + "; ".join(missed) + "." if missed else "Every target is met.")
     return "\n".join(lines)
+
+
+def reveal_modes_table(report: dict) -> list[str]:
+    """A model revealed in calldata and in blobs, side by side (blobs measured on anvil, priced
+    at the EIP-7918 floor: execution gas + 8,192 a blob)."""
+    calldata = {row["bytes"]: row for row in report["reveal"]}
+    lines = [
+        "| model | calldata reveal (floor at 40 / 64 gas a byte) | blob reveal: execution"
+        " + blob gas | blobs | blob reveal at the blob floor | of the 40-gas floor |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in report["reveal_blob"]:
+        size = row["bytes"]
+        measured = f"{calldata[size]['gas']:,} measured; " if size in calldata else ""
+        lines.append(
+            f"| {size // 1024} KiB | {measured}{row['calldata_floor_40']:,} /"
+            f" {row['calldata_floor_64']:,} | {row['execution_gas']:,} + {row['blob_gas']:,}"
+            f" | {row['blobs']} | {row['gas_equivalent']:,}"
+            f" | 1/{1 / row['of_calldata_floor_40']:.0f} |"
+        )
+    return lines
 
 
 def codec_table(report: dict) -> str:

@@ -25,6 +25,11 @@ contract Competition is ICompetition, ReentrancyGuardTransient {
     address private constant _BURN = address(0);
     uint256 private constant _MAX_SEATS = 255;
     uint256 private constant _DRAW_BATCH = 16;
+    /// @dev A blob carries 4,096 field elements of 31 payload bytes; a payload is prefixed by
+    ///      one byte of encoding version and four of length (deml/chain/blobs.py).
+    uint256 private constant _BLOB_DATA = 126_976;
+    uint256 private constant _BLOB_HEADER = 5;
+    uint256 private constant _MAX_BLOBS = 6;
 
     /// @dev Creation parameters, as immutable arguments in the clone's code (EIP-1167 with
     ///      appended data): abi.encode(host, prize, pool, minSeats, minWindow, Params).
@@ -50,6 +55,7 @@ contract Competition is ICompetition, ReentrancyGuardTransient {
         uint16 seats;
         uint16 winnerBps;
         bytes32 testKeyHash;
+        RevealMode revealMode;
     }
 
     /// @dev What every action reads, in one slot.
@@ -127,6 +133,9 @@ contract Competition is ICompetition, ReentrancyGuardTransient {
         }
         if (cfg.testSetSize == 0) revert TestSetSizeInvalid(cfg.testSetSize);
         if (cfg.maxModelBytes == 0) revert ModelCapInvalid(cfg.maxModelBytes);
+        if (cfg.revealMode == RevealMode.Blob && cfg.maxModelBytes > _MAX_BLOBS * _BLOB_DATA - _BLOB_HEADER) {
+            revert ModelCapInvalid(cfg.maxModelBytes);
+        }
         if (cfg.maxSubmissions == 0) revert SubmissionCapInvalid(cfg.maxSubmissions);
         IMinerPool miners = IMinerPool(cfg.pool);
         uint256 revoteSeats = 2 * uint256(cfg.seats) + 1;
@@ -172,27 +181,59 @@ contract Competition is ICompetition, ReentrancyGuardTransient {
     ///         event, where every juror reads them; the contract keeps their hash and size.
     function reveal(uint256 id, bytes calldata model, bytes32 salt) external {
         Config memory cfg = _config();
+        if (cfg.revealMode != RevealMode.Calldata) revert WrongRevealMode(cfg.revealMode);
+        _checkReveal(cfg, id, model.length);
+        bytes32 modelHash = keccak256(model);
+        _revealed(id, modelHash, model.length, salt);
+        emit ModelRevealed(id, msg.sender, modelHash, model.length, model);
+    }
+
+    /// @notice Reveal a committed model carried in this transaction's blobs: `size` payload
+    ///         bytes take exactly ceil((size + 5) / 126,976) blobs, every one of them present and
+    ///         no more. The commitment binds the size and the blobs' versioned hashes; `cid` names
+    ///         a copy in content storage, for readers once the blobs expire.
+    function revealBlobs(uint256 id, uint256 size, bytes32 salt, string calldata cid) external {
+        Config memory cfg = _config();
+        if (cfg.revealMode != RevealMode.Blob) revert WrongRevealMode(cfg.revealMode);
+        _checkReveal(cfg, id, size);
+        uint256 count = (size + _BLOB_HEADER + _BLOB_DATA - 1) / _BLOB_DATA;
+        bytes32[] memory hashes = new bytes32[](count);
+        for (uint256 i; i < count; ++i) {
+            hashes[i] = blobhash(i);
+            if (hashes[i] == bytes32(0)) revert BlobMissing(id, i);
+        }
+        if (blobhash(count) != bytes32(0)) revert ExtraBlob(id, count);
+        bytes32 modelHash = keccak256(abi.encode(size, hashes));
+        _revealed(id, modelHash, size, salt);
+        emit ModelRevealedInBlobs(id, msg.sender, modelHash, size, hashes, cid);
+    }
+
+    function _checkReveal(Config memory cfg, uint256 id, uint256 size) private view {
         if (block.timestamp < cfg.submitDeadline) revert RevealTooEarly(cfg.submitDeadline, block.timestamp);
         if (block.timestamp >= cfg.revealDeadline) revert RevealTooLate(cfg.revealDeadline, block.timestamp);
         Submission storage s = _submissions[id];
         if (s.hash == bytes32(0)) revert SubmissionUnknown(id);
         if (s.status != Status.None) revert SubmissionAlreadyRevealed(id);
-        if (model.length == 0) revert ModelEmpty(id);
-        if (model.length > cfg.maxModelBytes) revert ModelTooLarge(id, model.length, cfg.maxModelBytes);
-        bytes32 modelHash = keccak256(model);
+        if (size == 0) revert ModelEmpty(id);
+        if (size > cfg.maxModelBytes) revert ModelTooLarge(id, size, cfg.maxModelBytes);
+    }
+
+    /// @dev The commitment opened by `modelHash` and `salt` from the caller: the submission is
+    ///      the caller's, revealed, of `size` bytes (checked against the uint24 cap).
+    function _revealed(uint256 id, bytes32 modelHash, uint256 size, bytes32 salt) private {
+        Submission storage s = _submissions[id];
         if (keccak256(abi.encode(modelHash, salt, msg.sender, address(this))) != s.hash) {
             revert CommitmentMismatch(id, msg.sender);
         }
         s.owner = msg.sender;
         s.status = Status.Revealed;
-        s.size = uint24(model.length); // fits: checked against the uint24 cap above
+        s.size = uint24(size); // fits: at most maxModelBytes, a uint24
         s.hash = modelHash;
         // Overflow not possible: each is at most the number of commits.
         unchecked {
             _participants[msg.sender].reveals += 1;
             _state.revealed += 1;
         }
-        emit ModelRevealed(id, msg.sender, modelHash, model.length, model);
     }
 
     /// @notice The host reveals the key of the encrypted test split, once no model can be
@@ -616,7 +657,8 @@ contract Competition is ICompetition, ReentrancyGuardTransient {
             maxSubmissions: cfg.maxSubmissions,
             seats: cfg.seats,
             winnerBps: cfg.winnerBps,
-            testKeyHash: cfg.testKeyHash
+            testKeyHash: cfg.testKeyHash,
+            revealMode: cfg.revealMode
         });
     }
 

@@ -44,6 +44,14 @@ interface ICompetition {
         Settled // its seats were released or burned, its reward credited
     }
 
+    /// @notice How models are revealed, fixed at creation: in the reveal's calldata (chains
+    ///         without blobs: L2s, py-evm), or in EIP-4844 blobs, which the commitment binds by
+    ///         their versioned hashes and the contract checks with `blobhash`.
+    enum RevealMode {
+        Calldata,
+        Blob
+    }
+
     /// @notice Everything the host fixes at creation (amounts in wei, times in seconds).
     struct Params {
         uint128 entryFee; // exact buy-in per submission
@@ -62,6 +70,7 @@ interface ICompetition {
         uint16 seats; // jury seats of the first vote (odd); a re-vote draws 2 * seats + 1
         uint16 winnerBps; // the winner's share; the jury gets the rest
         bytes32 testKeyHash; // keccak256 of the 32-byte key of the encrypted test split
+        RevealMode revealMode;
     }
 
     /// @notice One submission, as `submission(id)` returns it.
@@ -130,6 +139,18 @@ interface ICompetition {
     /// @dev The model bytes are in the event: every reader gets them from logs, whoever sent
     ///      the transaction (a contract wallet's call leaves no top-level calldata to read).
     event ModelRevealed(uint256 indexed id, address indexed owner, bytes32 modelHash, uint256 size, bytes model);
+    /// @dev A model revealed in blobs: their versioned hashes (the blobs themselves are kept by
+    ///      consensus nodes for about 18 days) and, since they expire, the CID of a copy of the
+    ///      payload in content storage, checked by readers against the same hashes.
+    ///      `modelHash` is keccak256(abi.encode(size, versionedHashes)).
+    event ModelRevealedInBlobs(
+        uint256 indexed id,
+        address indexed owner,
+        bytes32 modelHash,
+        uint256 size,
+        bytes32[] versionedHashes,
+        string cid
+    );
     event TestKeyRevealed(bytes32 key);
     event JuryDrawn(uint256 indexed round, address[] jurors, bool[] backed, uint256 commitDeadline);
     event VoteCommitted(uint256 indexed round, address indexed juror, bytes32 commitment);
@@ -193,6 +214,9 @@ interface ICompetition {
     error CommitmentMismatch(uint256 id, address caller);
     error ModelEmpty(uint256 id);
     error ModelTooLarge(uint256 id, uint256 size, uint256 limit);
+    error WrongRevealMode(RevealMode mode);
+    error BlobMissing(uint256 id, uint256 index);
+    error ExtraBlob(uint256 id, uint256 index);
 
     // -- the key ---------------------------------------------------------------------------
     error CallerNotHost(address caller, address host);

@@ -235,25 +235,43 @@ class Chain:
         receipt = self.transact(factory.constructor(*args), sender=sender, value=value)
         return self.contract(artifact, receipt["contractAddress"])
 
-    def estimate_gas(self, fn: Any, sender: LocalAccount | None = None, value: int = 0) -> int:
-        """The gas `fn` needs; a revert raises the decoded ContractRevert, sending nothing."""
+    def estimate_gas(
+        self,
+        fn: Any,
+        sender: LocalAccount | None = None,
+        value: int = 0,
+        blobs: list[bytes] | None = None,
+    ) -> int:
+        """The gas `fn` needs (with `blobs` attached: `blobhash` sees their versioned hashes);
+        a revert raises the decoded ContractRevert, sending nothing."""
         params: TxParams = {"from": (sender or self.accounts[0]).address, "value": value}
+        if blobs:
+            params["blobVersionedHashes"] = blob_encoding.versioned_hashes(blobs)  # type: ignore[typeddict-unknown-key]
+            params["maxFeePerBlobGas"] = 2 * max(1, self.w3.eth.blob_base_fee)  # type: ignore[typeddict-unknown-key]
         try:
             return int(fn.estimate_gas(params))
         except self._reverts as exc:
             raise self._as_revert(exc) from None
 
     def transact(
-        self, fn: Any, *, sender: LocalAccount | None = None, value: int = 0, gas: int | None = None
+        self,
+        fn: Any,
+        *,
+        sender: LocalAccount | None = None,
+        value: int = 0,
+        gas: int | None = None,
+        blobs: list[bytes] | None = None,
     ) -> TxReceipt:
-        """Sign and send a contract call or constructor; wait for and return its receipt.
+        """Sign and send a contract call or constructor (carrying `blobs`, if given); wait for
+        and return its receipt.
 
         Raises the decoded ContractRevert when it would revert (checked by estimating gas
         first, so nothing is sent) or when it reverted on chain.
         """
         sender = sender or self.accounts[0]
         if gas is None:
-            gas = min(int(self.estimate_gas(fn, sender, value) * GAS_MARGIN), MAX_TX_GAS)
+            estimate = self.estimate_gas(fn, sender, value, blobs)
+            gas = min(int(estimate * GAS_MARGIN), MAX_TX_GAS)
         tx = fn.build_transaction(
             {
                 "from": sender.address,
@@ -263,7 +281,8 @@ class Chain:
                 "chainId": self.chain_id,
             }
         )
-        return self.send_signed(tx, sender, what=getattr(fn, "fn_name", None) or "deploy")
+        what = getattr(fn, "fn_name", None) or "deploy"
+        return self.send_signed(tx, sender, what=what, blobs=blobs)
 
     def transfer(self, to: str, value: int, sender: LocalAccount | None = None) -> TxReceipt:
         """Send plain ether."""

@@ -18,8 +18,14 @@ from web3.logs import DISCARD
 from web3.types import TxReceipt
 
 from deml import artifacts
+from deml.chain import blobs
 from deml.chain.client import Chain
-from deml.contracts.commitments import model_commitment, new_salt, vote_commitment
+from deml.contracts.commitments import (
+    blob_model_hash,
+    commitment_to,
+    new_salt,
+    vote_commitment,
+)
 from deml.contracts.errors import readable
 from deml.contracts.score_tree import Chunk
 from deml.contracts.types import (
@@ -32,11 +38,13 @@ from deml.contracts.types import (
     JuryDrawn,
     Log,
     ModelRevealed,
+    ModelRevealedInBlobs,
     Outcome,
     Params,
     Participant,
     Phase,
     PoolJuror,
+    RevealMode,
     Round,
     ScoresPublished,
     Seat,
@@ -350,6 +358,13 @@ class Competition(_Binding):
         )
         return int(event["args"]["id"])
 
+    def model_hash(self, model: bytes) -> bytes:
+        """What this competition's commitments bind for `model`: keccak256 of its bytes, or in
+        blob mode keccak256(abi.encode(size, the versioned hashes of its blobs))."""
+        if self.params().reveal_mode == RevealMode.BLOB:
+            return blob_model_hash(len(model), blobs.versioned_hashes(blobs.encode(model)))
+        return keccak(model)
+
     def commit_model(
         self, model: bytes, *, sender: LocalAccount, salt: bytes | None = None
     ) -> tuple[int, bytes]:
@@ -360,15 +375,34 @@ class Competition(_Binding):
                 f"the model is {len(model):,} bytes; the cap is {cap:,}: nothing was sent"
             )
         salt = salt or new_salt()
-        submission_id = self.commit(
-            model_commitment(model, salt, sender.address, self.address), sender=sender
-        )
-        return submission_id, salt
+        commitment = commitment_to(self.model_hash(model), salt, sender.address, self.address)
+        return self.commit(commitment, sender=sender), salt
 
     def reveal(
         self, submission_id: int, model: bytes, salt: bytes, *, sender: LocalAccount
     ) -> TxReceipt:
+        """Reveal in calldata (a calldata competition)."""
         return self._send("reveal", submission_id, model, salt, sender=sender)
+
+    def reveal_blobs(
+        self,
+        submission_id: int,
+        model: bytes,
+        salt: bytes,
+        *,
+        sender: LocalAccount,
+        cid: str = "",
+        blob_list: list[bytes] | None = None,
+        size: int | None = None,
+    ) -> TxReceipt:
+        """Reveal in blobs (a blob competition), naming `cid`, a copy in content storage.
+        `blob_list` and `size` default to the model's own encoding and length (tests pass
+        others, as an attacker would)."""
+        fn = self.contract.functions.revealBlobs(
+            submission_id, len(model) if size is None else size, salt, cid
+        )
+        carried = blobs.encode(model) if blob_list is None else blob_list
+        return _send(self.chain, fn, sender, 0, carried)
 
     def reveal_test_key(self, key: bytes, *, sender: LocalAccount) -> TxReceipt:
         return self._send("revealTestKey", key, sender=sender)
@@ -469,6 +503,12 @@ class Competition(_Binding):
         """ModelRevealed events (with the model bytes), oldest first."""
         return self._events(ModelRevealed, from_block, to_block, {"id": submission_id})
 
+    def blob_reveals(
+        self, *, submission_id: int | None = None, from_block: int = 0, to_block: Block = "latest"
+    ) -> list[ModelRevealedInBlobs]:
+        """ModelRevealedInBlobs events (versioned hashes, size, CID), oldest first."""
+        return self._events(ModelRevealedInBlobs, from_block, to_block, {"id": submission_id})
+
     def juries(self, *, from_block: int = 0, to_block: Block = "latest") -> list[JuryDrawn]:
         """JuryDrawn events, one per batch of seats (`types.whole_juries` joins a vote's)."""
         return self._events(JuryDrawn, from_block, to_block)
@@ -529,8 +569,11 @@ class Competition(_Binding):
     # -- data from events ----------------------------------------------------------------
 
     def revealed_ids(self, from_block: int = 0) -> list[int]:
-        """Ids of every revealed submission, ascending."""
-        return sorted(r.id for r in self.reveals(from_block=from_block))
+        """Ids of every revealed submission, ascending (in calldata or in blobs)."""
+        revealed = [r.id for r in self.reveals(from_block=from_block)]
+        if self.params().reveal_mode == RevealMode.BLOB:
+            revealed += [r.id for r in self.blob_reveals(from_block=from_block)]
+        return sorted(revealed)
 
     def revealed_model(self, submission_id: int, from_block: int = 0) -> bytes:
         """The model bytes of a revealed submission, from its reveal event, checked against
@@ -553,9 +596,15 @@ class Competition(_Binding):
         return seats
 
 
-def _send(chain: Chain, fn: Any, sender: LocalAccount | None, value: int) -> TxReceipt:
+def _send(
+    chain: Chain,
+    fn: Any,
+    sender: LocalAccount | None,
+    value: int,
+    blobs: list[bytes] | None = None,
+) -> TxReceipt:
     try:
-        return chain.transact(fn, sender=sender, value=value)
+        return chain.transact(fn, sender=sender, value=value, blobs=blobs)
     except ContractCustomError as err:
         raise readable(err) from None
 

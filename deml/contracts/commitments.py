@@ -14,10 +14,21 @@ def new_salt() -> bytes:
 
 
 def model_commitment(model: bytes, salt: bytes, sender: str, competition: str) -> bytes:
-    """keccak256(abi.encode(keccak256(model), salt, sender, competition))."""
+    """keccak256(abi.encode(keccak256(model), salt, sender, competition)): a calldata reveal's."""
+    return commitment_to(keccak(model), salt, sender, competition)
+
+
+def blob_model_hash(size: int, versioned_hashes: list[bytes]) -> bytes:
+    """keccak256(abi.encode(size, versionedHashes)): what a blob reveal's commitment binds
+    (the versioned hashes name the blobs' content, the size the payload within them)."""
+    return keccak(encode(["uint256", "bytes32[]"], [size, versioned_hashes]))
+
+
+def commitment_to(model_hash: bytes, salt: bytes, sender: str, competition: str) -> bytes:
+    """keccak256(abi.encode(modelHash, salt, sender, competition))."""
     return keccak(
         encode(
-            ["bytes32", "bytes32", "address", "address"], [keccak(model), salt, sender, competition]
+            ["bytes32", "bytes32", "address", "address"], [model_hash, salt, sender, competition]
         )
     )
 

@@ -51,6 +51,13 @@ class Status(_Named):
     REVEALED = 2
 
 
+class RevealMode(_Named):
+    """How a competition's models are revealed (fixed at creation): in calldata, or in blobs."""
+
+    CALLDATA = 0
+    BLOB = 1
+
+
 class VoteState(_Named):
     NONE = 0
     COMMITTED = 1
@@ -88,6 +95,7 @@ class Params:
     seats: int
     winner_bps: int
     test_key_hash: bytes
+    reveal_mode: RevealMode = RevealMode.CALLDATA
 
     @property
     def miner_bps(self) -> int:
@@ -115,7 +123,8 @@ class Params:
     def from_abi(cls, raw: Sequence[Any] | Mapping[str, Any]) -> Params:
         # A view returns the struct as a tuple; an event decodes it as a dict in field order.
         values = list(raw.values()) if isinstance(raw, Mapping) else list(raw)
-        values[-1] = bytes(values[-1])
+        values[-2] = bytes(values[-2])
+        values[-1] = RevealMode(values[-1])
         return cls(*values)
 
 
@@ -266,6 +275,20 @@ class ModelRevealed:
     model_hash: bytes
     size: int
     model: bytes
+    log: Log
+
+
+@dataclass(frozen=True)
+class ModelRevealedInBlobs:
+    """A committed model was revealed in blobs: their versioned hashes, its size, and the CID
+    of a copy in content storage (for once the blobs expire)."""
+
+    id: int
+    owner: str
+    model_hash: bytes
+    size: int
+    versioned_hashes: list[bytes]
+    cid: str
     log: Log
 
 
@@ -426,6 +449,7 @@ _READ: dict[str, Callable[[Any], Any]] = {
     "Outcome": Outcome,
     "list[str]": lambda values: [str(v) for v in values],
     "list[bool]": lambda values: [bool(v) for v in values],
+    "list[bytes]": lambda values: [bytes(v) for v in values],
 }
 
 

@@ -19,6 +19,7 @@ from deml.chain.client import Chain
 from deml.contracts.bindings import Competition, CompetitionFactory, MinerPool
 from deml.exceptions import custom_error_class
 from tests.helpers.game import (
+    PARAMS_ABI,
     SEAT,
     UNBONDING,
     Game,
@@ -401,8 +402,7 @@ def test_only_the_factorys_competitions_can_seal_draw_release_or_slash(
             "address",
             "uint256",
             "uint256",
-            "(uint128,uint128,uint128,uint128,uint40,uint40,uint40,uint40,uint40,uint32,uint32,"
-            "uint24,uint16,uint16,uint16,bytes32)",
+            PARAMS_ABI,
         ],
         [host.address, 5, pool.address, 3, 60, params.as_abi()],
     )

@@ -28,6 +28,7 @@ from tests.helpers.game import (
     BOUNTY,
     DATASET_CID,
     FEE,
+    PARAMS_ABI,
     PRIZE,
     TEST_CID,
     Game,
@@ -38,10 +39,6 @@ from tests.helpers.game import (
 )
 from tests.helpers.project import ROOT
 
-PARAMS_ABI = (
-    "(uint128,uint128,uint128,uint128,uint40,uint40,uint40,uint40,uint40,uint32,uint32,uint24,"
-    "uint16,uint16,uint16,bytes32)"
-)
 CONFIG_ABI = ["address", "uint256", "address", "uint256", "uint256", PARAMS_ABI]
 KEY = b"k" * 32
 SOURCES = ("ICompetition.sol", "IMinerPool.sol", "CompetitionFactory.sol")
@@ -49,6 +46,7 @@ TESTS = (
     Path(__file__).parent / "test_reverts.py",
     Path(__file__).parent / "test_lifecycle.py",
     Path(__file__).parent / "test_pool.py",
+    Path(__file__).parent / "test_blob_reveal.py",
 )
 # Declared, compiled in, and unreachable by any caller: findings, kept as defensive checks.
 UNREACHABLE = {

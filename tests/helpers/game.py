@@ -274,6 +274,13 @@ class Game:
         return self.competition.phase()
 
 
+# ICompetition.Params as an ABI tuple, for tests that encode a clone's arguments themselves.
+PARAMS_ABI = (
+    "(uint128,uint128,uint128,uint128,uint40,uint40,uint40,uint40,uint40,uint32,uint32,uint24,"
+    "uint16,uint16,uint16,bytes32,uint8)"
+)
+
+
 def default_params(chain: Chain, key: bytes, **overrides: int | bytes) -> Params:
     now = chain.timestamp()
     params = Params(
