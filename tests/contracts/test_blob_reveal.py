@@ -12,6 +12,7 @@ from eth_account.signers.local import LocalAccount
 from deml.chain import blobs
 from deml.chain.client import Chain
 from deml.contracts.types import RevealMode, Status
+from deml.exceptions import BindingError
 from tests.contracts.test_reverts import raises
 from tests.helpers.game import Game
 
@@ -53,6 +54,8 @@ def test_a_model_revealed_in_blobs_is_named_by_their_hashes(
     stored = comp.submission(sid)
     assert (stored.status, stored.size, stored.owner) == (Status.REVEALED, SIZE, who.address)
     assert comp.revealed_ids() == [sid] and comp.params().reveal_mode == RevealMode.BLOB
+    with pytest.raises(BindingError, match="revealed in blobs"):  # not scored as missing
+        comp.revealed_model(sid)
 
 
 def test_tampered_blob_reveals_revert_by_name(
