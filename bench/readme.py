@@ -108,6 +108,11 @@ def gas_table(report: dict) -> str:
     return "\n".join(lines)
 
 
+def _share(ratio: float) -> str:
+    """1/49 for a fraction, 1.31× for more than the whole."""
+    return f"1/{1 / ratio:.0f}" if ratio < 1 else f"{ratio:.2f}×"
+
+
 def reveal_modes_table(report: dict) -> list[str]:
     """A model revealed in calldata and in blobs, side by side (blobs measured on anvil, priced
     at the EIP-7918 floor: execution gas + 8,192 a blob)."""
@@ -124,7 +129,7 @@ def reveal_modes_table(report: dict) -> list[str]:
             f"| {size // 1024} KiB | {measured}{row['calldata_floor_40']:,} /"
             f" {row['calldata_floor_64']:,} | {row['execution_gas']:,} + {row['blob_gas']:,}"
             f" | {row['blobs']} | {row['gas_equivalent']:,}"
-            f" | 1/{1 / row['of_calldata_floor_40']:.0f} |"
+            f" | {_share(row['of_calldata_floor_40'])} |"
         )
     return lines
 
