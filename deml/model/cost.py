@@ -208,10 +208,6 @@ def _quantized_conv(ins: Sequence[Shape], outs: Sequence[Shape], node: onnx.Node
     return math.prod(outs[0]) * math.prod(ins[3][1:])  # QLinearConv: w is input 3
 
 
-def _quantized_matmul(ins: Sequence[Shape], outs: Sequence[Shape], node: onnx.NodeProto) -> int:
-    return math.prod(outs[0]) * (ins[0][-1] if ins[0] else 1)
-
-
 def _pool(ins: Sequence[Shape], outs: Sequence[Shape], node: onnx.NodeProto) -> int:
     return math.prod(outs[0]) * math.prod(_attribute(node, "kernel_shape", [1]))
 
@@ -261,8 +257,8 @@ def _einsum(ins: Sequence[Shape], outs: Sequence[Shape], node: onnx.NodeProto) -
 _Rule = Callable[[Sequence[Shape], Sequence[Shape], onnx.NodeProto], int]
 _CONTRACTIONS: dict[str, _Rule] = {
     "MatMul": _matmul,
-    "MatMulInteger": _quantized_matmul,
-    "QLinearMatMul": _quantized_matmul,
+    "MatMulInteger": _matmul,
+    "QLinearMatMul": _matmul,  # A is input 0 here too
     "Gemm": _gemm,
     "Conv": _conv,
     "ConvInteger": _conv,

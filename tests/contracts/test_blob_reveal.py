@@ -13,6 +13,7 @@ from deml.chain import blobs
 from deml.chain.client import Chain
 from deml.contracts.types import RevealMode, Status
 from deml.exceptions import BindingError
+from tests.contracts.test_blob_transactions import send_in_blobs
 from tests.contracts.test_reverts import raises
 from tests.helpers.game import Game
 
@@ -76,16 +77,7 @@ def test_tampered_blob_reveals_revert_by_name(
     with raises("CommitmentMismatch"):  # the right blobs, a size they do not hold
         comp.reveal_blobs(sid, payload, salt, sender=who, size=SIZE - 1)
     # The right blobs, sent in another transaction: blobhash sees only the reveal's own.
-    sender = competitors[1]
-    carrier = {
-        "from": sender.address,
-        "to": sender.address,
-        "value": 0,
-        "gas": 21_000,
-        "nonce": blob_game.chain.w3.eth.get_transaction_count(sender.address, "pending"),
-        "chainId": blob_game.chain.chain_id,
-    }
-    blob_game.chain.send_signed(carrier, sender, blobs=right)
+    send_in_blobs(blob_game.chain, payload)
     with raises("BlobMissing"):  # a reveal in blob mode carrying no blobs
         comp.reveal_blobs(sid, payload, salt, sender=who, blob_list=[])
     assert comp.submission(sid).status == Status.COMMITTED

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from deml.chain.client import DEV_MNEMONIC, Chain
 from deml.chain.localnode import LocalNode, NodeInfo
 from deml.exceptions import TransactionError, WrongChain
 from deml.settings import load_settings
+from tests.helpers.json_http import QuietHandler
 from tests.helpers.project import ROOT, free_port
 
 pytestmark = pytest.mark.anvil
@@ -36,7 +37,7 @@ def forging_proxy(upstream: str) -> ThreadingHTTPServer:
             result["status"] = "0x1"
         return answer
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"]))
             request = json.loads(body)
@@ -46,15 +47,7 @@ def forging_proxy(upstream: str) -> ThreadingHTTPServer:
                           for r, a in zip(request, answer, strict=False)]  # fmt: skip
             elif request.get("method") == "eth_getTransactionReceipt":
                 answer = forge(answer)
-            data = json.dumps(answer).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args: object) -> None:
-            pass
+            self._json(answer)
 
     return ThreadingHTTPServer(("127.0.0.1", 0), Handler)
 

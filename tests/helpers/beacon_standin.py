@@ -12,16 +12,16 @@ root with `add(root, blobs)`. Like a lying node, it can answer other bytes: `sub
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import ckzg
 
 from deml.chain import blobs
+from tests.helpers.json_http import QuietHandler
 
 
 class BeaconStandin:
@@ -77,22 +77,13 @@ class BeaconStandin:
 def beacon_standin() -> Iterator[BeaconStandin]:
     standin = BeaconStandin()
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_GET(self) -> None:
             split = urlsplit(self.path)
             status, body = standin.answer(split.path, parse_qs(split.query))
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args: object) -> None:
-            pass
+            self._json(body, status)
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.timeout = 10
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     standin.url = f"http://127.0.0.1:{server.server_address[1]}"

@@ -15,17 +15,16 @@ port chosen by the OS, a request body limit, a socket timeout, and it stops with
 from __future__ import annotations
 
 import io
-import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from http.server import ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from multiformats import CID
 
 from deml.storage import car, unixfs
+from tests.helpers.json_http import QuietHandler
 
 MAX_BODY = 64 * 1024 * 1024
 PROFILE_FLAGS = {
@@ -81,12 +80,8 @@ class KuboStandin:
         return b"".join(self._assemble(link) for link in unixfs.links(cid, block))
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     server: _Server
-    timeout = 10  # seconds a silent client may hold a connection
-
-    def log_message(self, format: str, *args: Any) -> None:  # quiet: tests read assertions
-        pass
 
     # -- dispatch --
 
@@ -228,16 +223,6 @@ class _Handler(BaseHTTPRequestHandler):
         body = self._body()
         start = body.index(b"\r\n\r\n", body.index(b"--" + str(boundary).encode())) + 4
         return body[start : body.index(b"\r\n--" + str(boundary).encode(), start)]
-
-    def _json(self, value: Any, status: int = 200) -> None:
-        self._send(status, (json.dumps(value) + "\n").encode(), "application/json")
-
-    def _send(self, status: int, body: bytes, content_type: str) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
 
 
 class _KuboError(Exception):
