@@ -128,6 +128,14 @@ def browser() -> Iterator[Browser]:
     driver.close()
 
 
+@pytest.fixture(autouse=True)
+def own_errors(browser: Browser) -> None:
+    """Each test sees only its own console errors: the browser is shared by the module, and
+    a page visited by an earlier test (the 404 page on purpose) may have logged some. Tests run
+    in any order across the xdist workers."""
+    browser.errors()
+
+
 @pytest.fixture(scope="module")
 def world(anvil_node: NodeInfo) -> Iterator[World]:
     """Three played competitions on the session's anvil node, rolled back after the module."""
