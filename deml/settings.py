@@ -88,6 +88,13 @@ class Network(BaseModel):
         " is not the chain's) is caught instead of believed",
     )
 
+    beacon_url: str | None = Field(
+        None,
+        description="a consensus node's beacon API, where miners fetch models revealed in blobs"
+        " (kept there about 18 days); the node's own RPC is asked first (anvil keeps every"
+        " blob), the content store by the reveal's CID last",
+    )
+
     @property
     def required_confirmations(self) -> int:
         """`confirmations`, or its default for this kind of network."""
@@ -95,7 +102,7 @@ class Network(BaseModel):
             return self.confirmations
         return 0 if self.dev else 2
 
-    @field_validator("rpc_url", "witness_rpc_url")
+    @field_validator("rpc_url", "witness_rpc_url", "beacon_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         return _check_http_url(value)
@@ -117,6 +124,9 @@ class Settings(BaseSettings):
     chain_id: PositiveInt | None = Field(None, description="overrides the network's chain id")
     witness_rpc_url: str | None = Field(
         None, description="overrides the network's witness node (every receipt checked there)"
+    )
+    beacon_url: str | None = Field(
+        None, description="overrides the network's beacon API (models revealed in blobs)"
     )
     state_dir: Path = Field(Path(".deml"), description="local state: node, stores, databases")
     private_key: SecretStr | None = Field(None, description="hex private key of the signer")
@@ -159,7 +169,7 @@ class Settings(BaseSettings):
         files = [path for path in config_files() if path.is_file()]
         return init_settings, env_settings, YamlConfigSettingsSource(settings_cls, files)
 
-    @field_validator("rpc_url", "witness_rpc_url", "ipfs_api_url")
+    @field_validator("rpc_url", "witness_rpc_url", "beacon_url", "ipfs_api_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         return _check_http_url(value)
@@ -220,6 +230,8 @@ class Settings(BaseSettings):
             update["chain_id"] = self.chain_id
         if self.witness_rpc_url is not None:
             update["witness_rpc_url"] = self.witness_rpc_url
+        if self.beacon_url is not None:
+            update["beacon_url"] = self.beacon_url
         return base.model_copy(update=update)
 
     @property

@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from decimal import Decimal
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -35,6 +36,14 @@ compete_app = typer.Typer(help="Compete: train, submit and reveal models.", no_a
 mine_app = typer.Typer(
     help="Mine: score models and vote, for a share of the pool.", no_args_is_help=True
 )
+
+
+class RevealModeName(StrEnum):
+    """The choices of `--reveal-mode` (configs/competition.yaml's `reveal_mode`)."""
+
+    calldata = "calldata"
+    blob = "blob"
+
 
 Account = Annotated[int, typer.Option(help="Which configured signer (dev accounts: 0-9).", min=0)]
 Address = Annotated[str, typer.Argument(help="The competition's address.")]
@@ -64,6 +73,13 @@ def host_create(
         int | None, typer.Option(help="Jury seats of the first vote (odd).", min=1)
     ] = None,
     max_model_bytes: Annotated[int | None, typer.Option(help="Cap on a payload.", min=1)] = None,
+    reveal_mode: Annotated[
+        RevealModeName | None,
+        typer.Option(
+            help="How models are revealed: in calldata (any chain), or in EIP-4844 blobs"
+            " (Cancun or later: about 1/50 of the gas, payloads up to 761,851 bytes)."
+        ),
+    ] = None,
     submit: Duration = None,
     reveal: Duration = None,
     key: Duration = None,
@@ -96,6 +112,7 @@ def host_create(
         host_bond_eth=bond,
         seats=seats,
         max_model_bytes=max_model_bytes,
+        reveal_mode=reveal_mode.value if reveal_mode is not None else None,
         durations={phase: value for phase, value in phases.items() if value is not None},
     )
     prepare_prefect(s)

@@ -1,7 +1,8 @@
 """`deml demo`: one whole competition on the digits data, every role a real Prefect flow.
 
-One host, three competitors (PyTorch and Keras, one submitting twice), and a pool of four
-miners: three honest, and one that votes a wrong score vector. The cheat holds a fifth of the
+One host, three competitors (PyTorch and Keras, two submitting twice), and a pool of four
+miners: three honest, and one that votes a wrong score vector. Models are revealed in EIP-4844
+blobs, so a wide model of 160 KB competes. The cheat holds a fifth of the
 pool's bond, so the 21-seat jury drawn when submissions close seats it in about 99% of runs
 (and would hand it a majority in about 0.06%). The local chain's clock jumps from phase to
 phase.
@@ -20,7 +21,13 @@ from flows.miner import miner_flow
 from tasks import devchain, standing
 
 HOST = 0
-COMPETITORS = {1: ["torch-mlp", "torch-cnn"], 2: ["keras-cnn"], 3: ["keras-mlp"]}
+# Competitor 3's wide MLP packs to about 160 KB, more than a calldata reveal carries (96 KiB):
+# the demo reveals in blobs, and it tends to win.
+COMPETITORS = {
+    1: ["torch-mlp", "torch-cnn"],
+    2: ["keras-cnn"],
+    3: ["keras-mlp", "torch-wide-mlp"],
+}
 HONEST_MINERS = (4, 5, 6)
 DISHONEST_MINER = 7
 # Seat units each miner bonds: the cheat a fifth of the pool (12 of 60).
@@ -30,6 +37,9 @@ TEMPLATE = {
     "prize_eth": 10,
     "entry_fee_eth": 0.1,
     "seats": 21,
+    # Models travel in EIP-4844 blobs (anvil runs Prague): up to 256 KiB each here.
+    "reveal_mode": "blob",
+    "max_model_bytes": 262_144,
     "durations": {
         "submit": 3600,
         "reveal": 3600,

@@ -118,6 +118,13 @@ class ManagedServer:
         # of six roles on two cores, and a competitor missed its reveal window).
         env.setdefault("PREFECT_SERVER_DATABASE_TIMEOUT", "30")
         env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # no telemetry, no route out
+        # The late-runs service marks each overdue scheduled run Late, in its own write. A miner
+        # served with one pass at a time (`deml serve`) leaves a run overdue whenever a pass
+        # outlasts its interval, and those writes fight every role's state changes for SQLite's
+        # lock (a client whose write loses is answered 503 and retries after 2, 4, 8... s): 305
+        # state writes failed "database is locked" in five minutes of the real-time test, none
+        # with the service off. The runner starts overdue runs whether marked Late or not.
+        env.setdefault("PREFECT_SERVER_SERVICES_LATE_RUNS_ENABLED", "false")
         command = [sys.executable, "-m", "prefect", "server", "start"]
         command += ["--host", "127.0.0.1", "--port", str(self.port)]
         with self.log.open("ab") as sink:

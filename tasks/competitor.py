@@ -102,7 +102,14 @@ def reveal(address: str, account: int) -> dict[str, Any]:
     settings, chain = session()
     who = chain.signer(account)
     entries = competitor.Entries(settings.state_dir, address, who.address)
-    report = competitor.reveal_due(competition(chain, address), who, entries)
+    storage = storage_from_settings(settings)
+
+    def store(payload: bytes) -> str:  # a blob reveal's copy, for once its blobs expire
+        cid = storage.put(payload)
+        storage.pin(cid)
+        return str(cid)
+
+    report = competitor.reveal_due(competition(chain, address), who, entries, store)
     for submission_id, tx in report.revealed:
         print(f"revealed submission {submission_id} (tx {tx})")
     if report.waiting:

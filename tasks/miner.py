@@ -90,11 +90,13 @@ def score_model(address: str, account: int, submission_id: int) -> int:
     settings, chain, _, book = _book(address, account)
     comp = competition(chain, address)
     created = factory(settings, chain).created(address)
-    data = miner.fetch_test_split(comp, created, storage_from_settings(settings), book)
+    storage = storage_from_settings(settings)
+    data = miner.fetch_test_split(comp, created, storage, book)
     if data is None:
         return 0  # the host is at fault: the vote says so, no score is needed
     sandbox = default_sandbox(settings.scoring_spares, settings.scoring_workers)
-    results = miner.score_models(comp, [submission_id], data, book, sandbox)
+    sources = miner.blob_sources_for(comp, storage, settings.active_network.beacon_url)
+    results = miner.score_models(comp, [submission_id], data, book, sandbox, sources)
     return results[submission_id].correct
 
 

@@ -9,8 +9,15 @@ hashes named on chain before it is believed.
   asks `/eth/v1/beacon/blobs/{block_id}?versioned_hashes=…` (Fulu) first, and falls back to
   `/eth/v1/beacon/blob_sidecars/{block_id}` where that is not offered.
 
+- `StoredCopy`: the copy the competitor put in content storage, named by the reveal's CID
+  (fetched and checked against the CID by the store), encoded again into blobs: for once the
+  blobs have expired, or a miner without a beacon node.
+
 A source that lacks the blobs answers None; one that answers other bytes is caught by
-`blobs.check` (the KZG commitment of each blob must give its versioned hash).
+`blobs.verify` (the KZG commitment of each blob must give its versioned hash). Consensus keeps
+a block's blobs available for 18 days, so blobs that no source gives are the miner's own
+outage (a node or beacon API missing or behind), never the submission's fault: retried, never
+scored.
 """
 
 from __future__ import annotations
@@ -22,9 +29,9 @@ from typing import Any, Protocol
 import requests
 
 from deml.chain import blobs
-from deml.chain.blobs import BlobError
+from deml.chain.blobs import BlobMismatch
 from deml.chain.client import Chain
-from deml.exceptions import DemlError
+from deml.exceptions import DemlError, TransientError
 
 log = logging.getLogger(__name__)
 TIMEOUT_S = 30
@@ -32,8 +39,8 @@ TIMEOUT_S = 30
 _MAX_ANSWER = 2 * (blobs.MAX_BLOBS * 2 + 4) * blobs.BLOB_BYTES
 
 
-class BlobUnavailable(DemlError):
-    """No source gave blobs that match the versioned hashes named on chain."""
+class BlobUnavailable(TransientError):
+    """No source gave blobs that match the versioned hashes named on chain (for now)."""
 
 
 class BlobSource(Protocol):
@@ -125,9 +132,38 @@ class BeaconBlobs:
             return None
 
 
-def fetch(sources: list[BlobSource], versioned_hashes: list[bytes], block_number: int) -> bytes:
-    """The payload from the first source whose blobs match `versioned_hashes`: a source that
-    lacks them or forges them is logged and the next one asked."""
+class ContentStore(Protocol):
+    """What `StoredCopy` needs of a content store (`deml.storage`): a file by CID, verified."""
+
+    def get(self, cid: str, *, max_size: int) -> bytes: ...
+
+
+class StoredCopy:
+    """The payload kept in content storage under `cid`, encoded into blobs again."""
+
+    def __init__(self, storage: ContentStore, cid: str) -> None:
+        self.storage = storage
+        self.cid = cid
+        self.name = f"the content store's copy {cid or '(none named)'}"
+
+    def fetch(self, versioned_hashes: list[bytes], block_number: int) -> list[bytes] | None:
+        if not self.cid:
+            return None
+        try:
+            # The CID is the competitor's word: at most what six blobs hold is read.
+            payload = self.storage.get(self.cid, max_size=blobs.MAX_PAYLOAD_BYTES)
+            return blobs.encode(payload)
+        except (DemlError, OSError, requests.RequestException) as exc:
+            log.info("%s is not available: %s", self.name, exc)
+            return None
+
+
+def fetch(
+    sources: list[BlobSource], versioned_hashes: list[bytes], block_number: int
+) -> list[bytes]:
+    """The blobs from the first source whose answer matches `versioned_hashes`: a source that
+    lacks them or forges them is logged and the next one asked. (They may still not be a
+    payload's encoding: `blobs.decode` says so, the same for everyone.)"""
     for source in sources:
         try:
             found = source.fetch(versioned_hashes, block_number)
@@ -137,8 +173,9 @@ def fetch(sources: list[BlobSource], versioned_hashes: list[bytes], block_number
         if found is None:
             continue
         try:
-            return blobs.check(found, versioned_hashes)
-        except BlobError as exc:
+            blobs.verify(found, versioned_hashes)
+            return found
+        except BlobMismatch as exc:
             log.warning("%s gave blobs that are not the ones named on chain: %s", source.name, exc)
     names = ", ".join(s.name for s in sources) or "no source"
     raise BlobUnavailable(

@@ -39,6 +39,10 @@ class BlobError(DemlError):
     """Blobs that are not a payload's encoding, or that do not match their versioned hashes."""
 
 
+class BlobMismatch(BlobError):
+    """Blobs other than the ones whose versioned hashes were named (a source that forged them)."""
+
+
 def blobs_needed(payload_bytes: int) -> int:
     """How many blobs a payload of that size takes."""
     return max(1, math.ceil((_HEADER + payload_bytes) / DATA_PER_BLOB))
@@ -106,16 +110,26 @@ def versioned_hash_of_commitment(commitment: bytes) -> bytes:
     return VERSIONED_HASH_VERSION + hashlib.sha256(commitment).digest()[1:]
 
 
-def check(blobs: list[bytes], expected: list[bytes]) -> bytes:
-    """The payload, once the blobs are shown to be the ones whose versioned hashes are
-    `expected` (as named on chain): a node or a beacon API cannot hand over other bytes."""
+def verify(blobs: list[bytes], expected: list[bytes]) -> None:
+    """`BlobMismatch` unless the blobs are the ones whose versioned hashes are `expected` (as
+    named on chain): a node or a beacon API cannot hand over other bytes."""
     if len(blobs) != len(expected):
-        raise BlobError(f"{len(blobs)} blobs for {len(expected)} versioned hashes")
-    for i, (got, want) in enumerate(zip(versioned_hashes(blobs), expected, strict=True)):
-        if got != bytes(want):
-            raise BlobError(
-                f"blob {i} hashes to 0x{got.hex()}, not the 0x{bytes(want).hex()} named on chain"
+        raise BlobMismatch(f"{len(blobs)} blobs for {len(expected)} versioned hashes")
+    for i, blob in enumerate(blobs):
+        try:
+            got = versioned_hash_of_commitment(_commitment(i, blob))
+        except BlobError as exc:
+            raise BlobMismatch(str(exc)) from None
+        if got != bytes(expected[i]):
+            raise BlobMismatch(
+                f"blob {i} hashes to 0x{got.hex()}, not the 0x{bytes(expected[i]).hex()} named"
+                " on chain"
             )
+
+
+def check(blobs: list[bytes], expected: list[bytes]) -> bytes:
+    """The payload of the blobs named by `expected` (`verify`, then `decode`)."""
+    verify(blobs, expected)
     return decode(blobs)
 
 

@@ -104,6 +104,11 @@ def print_report(r: dict[str, Any]) -> None:
             row["scored_by"] or "-",
         )
     out.print(board)
+    in_blobs = [row for row in r["leaderboard"] if row.get("revealed_in") == "blob"]
+    if r.get("reveal_mode") == "blob":
+        out.print("models are revealed in EIP-4844 blobs; the versioned hashes of each:")
+        for row in in_blobs:
+            out.print(f"  {row['id']}: {', '.join(row['versioned_hashes'])}")
     unrevealed = [row["id"] for row in r["leaderboard"] if row["status"] == "committed"]
     if unrevealed:
         if r["phase"] in ("submit", "reveal"):

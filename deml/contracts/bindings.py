@@ -580,10 +580,9 @@ class Competition(_Binding):
         the hash the contract stored (any account, contract wallets too, may have sent it)."""
         found = self.reveals(submission_id=submission_id, from_block=from_block)
         if not found and self.blob_reveals(submission_id=submission_id, from_block=from_block):
-            # The contract, the chain client and the blob sources are in; the roles are next.
             raise BindingError(
-                f"submission {submission_id} was revealed in blobs, which the miner's flow does"
-                " not fetch yet (issue 15)"
+                f"submission {submission_id} was revealed in blobs: its bytes are not in an"
+                " event, but fetched from a blob source (deml.roles.miner.revealed_model)"
             )
         if not found:
             raise BindingError(f"submission {submission_id} has not been revealed")

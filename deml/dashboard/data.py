@@ -181,6 +181,7 @@ class CachedCompetition:
 
     # The event readers of the binding, through the cache.
     commits = _cached_events("commits")
+    blob_reveals = _cached_events("blob_reveals")
     juries = _cached_events("juries")
     vote_reveals = _cached_events("vote_reveals")
     scores_published = _cached_events("scores_published")
@@ -362,6 +363,7 @@ class ReadModel:
             winner_bps=params.winner_bps,
             max_submissions=params.max_submissions,
             max_model_bytes=params.max_model_bytes,
+            reveal_mode=params.reveal_mode.label,
             submissions=summary.submissions,
             revealed=summary.revealed,
             burned=str(summary.burned),

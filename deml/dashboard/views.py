@@ -113,6 +113,7 @@ class CompetitionView:
     winner_bps: int
     max_submissions: int
     max_model_bytes: int
+    reveal_mode: str  # "calldata" or "blob"
     submissions: int
     revealed: int
     burned: str

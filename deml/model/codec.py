@@ -20,13 +20,16 @@ FORMAT_VERSION = 1
 HEADER = struct.Struct(">4sBBI")
 HEADER_SIZE = HEADER.size
 
-# Ethereum nodes drop transactions over 128 KB, so no payload can be larger on chain.
-MAX_PAYLOAD_BYTES = 128 * 1024
+# The most any reveal carries: six EIP-4844 blobs' worth (deml.chain.blobs.MAX_PAYLOAD_BYTES;
+# a calldata reveal stays under 128 KB, the transaction size nodes relay). Each competition
+# caps its models lower (`max_model_bytes`, 96 KiB by default).
+MAX_PAYLOAD_BYTES = 761_851
 MAX_MODEL_BYTES = 16 * 1024 * 1024
 
 # NOTE: part of format version 1; never change it. Raw LZMA2 saves the ~60 bytes of the xz
 # container, but then the decoder must be told the dictionary size (it allocates it up front).
-# 4 MiB covers any model that compresses under the 128 KB payload cap.
+# 4 MiB covers any model that compresses under the 128 KB calldata cap (a larger one, in blobs,
+# compresses a little less: matches reach back 4 MiB at most).
 LZMA_DICT_SIZE = 1 << 22
 _LZMA_DECODE_FILTERS = [{"id": lzma.FILTER_LZMA2, "dict_size": LZMA_DICT_SIZE}]
 # The decoder ignores these encoder choices (LZMA2 chunks carry them), so pack tries each.

@@ -36,12 +36,15 @@ from deml.model.spec import ModelSpec
 # TensorFlow logs C++ start-up chatter unless told before it is imported.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-MODELS = ("torch-mlp", "torch-cnn", "keras-mlp", "keras-cnn")
+MODELS = ("torch-mlp", "torch-cnn", "keras-mlp", "keras-cnn", "torch-wide-mlp")
 DEFAULT_EPOCHS = 20
 BATCH_SIZE = 64
 LEARNING_RATE = 3e-3
 HIDDEN = 128
 CONV_CHANNELS = (16, 32)
+# torch-wide-mlp's two hidden layers: about 330k weights on digits, a payload over 96 KiB
+# whatever the codec (int4 included), so it is revealed in blobs (`reveal_mode: blob`).
+WIDE_HIDDEN = (1024, 256)
 
 OnEpoch = Callable[[int, dict[str, float]], None]
 TrainFn = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray, ModelSpec, OnEpoch], Any]
@@ -102,7 +105,7 @@ def train(
             on_epoch(epoch, metrics)
 
     if isinstance(model, str) and model in MODELS:
-        framework, kind = model.split("-")
+        framework, kind = model.split("-", 1)
         fit = _fit_torch if framework == "torch" else _fit_keras
         hyper = {"epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate}
         net = fit(kind, spec, X_train, y_train, X_val, y_val, seed=seed, report=record, **hyper)
@@ -127,7 +130,7 @@ def build(name: str, spec: ModelSpec, seed: int = 0) -> Any:
     """An untrained zoo model for `spec`: a torch `nn.Module` or a `keras.Model`."""
     if name not in MODELS:
         raise ZooError(f"unknown model {name!r}; the zoo has {', '.join(MODELS)}")
-    framework, kind = name.split("-")
+    framework, kind = name.split("-", 1)
     if framework == "torch":
         return _torch_model(kind, spec, 1.0, seed)
     return _keras_model(kind, spec, 1.0, seed)
@@ -242,6 +245,16 @@ def _torch_layers_for(kind: str, spec: ModelSpec, scale: float) -> Any:
             nn.Linear(math.prod(spec.input_shape), HIDDEN),
             nn.ReLU(),
             nn.Linear(HIDDEN, spec.num_classes),
+        ]
+    elif kind == "wide-mlp":
+        first, second = WIDE_HIDDEN
+        layers += [
+            nn.Flatten(),
+            nn.Linear(math.prod(spec.input_shape), first),
+            nn.ReLU(),
+            nn.Linear(first, second),
+            nn.ReLU(),
+            nn.Linear(second, spec.num_classes),
         ]
     else:
         channels, height, width, channels_first = _image_layout(spec)

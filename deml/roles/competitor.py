@@ -8,6 +8,7 @@ lose the buy-in). Before sending, each step checks the chain, so a retry never p
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -18,8 +19,8 @@ from eth_utils import keccak
 from deml import journal
 from deml._clock import relative
 from deml.contracts.bindings import Competition
-from deml.contracts.commitments import model_commitment, new_salt
-from deml.contracts.types import Phase, Status
+from deml.contracts.commitments import commitment_to, new_salt
+from deml.contracts.types import Phase, RevealMode, Status
 from deml.dataset import datapackage
 from deml.dataset.npz import read_npz
 from deml.model import export, zoo
@@ -143,7 +144,8 @@ def prepare_entry(
         if entry.model_hash == model_hash and entry.submission_id is None:
             return entry
     salt = new_salt()
-    commitment = model_commitment(payload, salt, who.address, comp.address)
+    # Calldata mode binds the payload's hash; blob mode its size and its blobs' versioned hashes.
+    commitment = commitment_to(comp.model_hash(payload), salt, who.address, comp.address)
     payload_file = entries.dir / f"{model_hash}.payload"
     payload_file.parent.mkdir(parents=True, exist_ok=True)
     payload_file.write_bytes(payload)
@@ -178,9 +180,17 @@ def resume_commits(comp: Competition, who: LocalAccount, entries: Entries) -> li
     return found
 
 
-def reveal_due(comp: Competition, who: LocalAccount, entries: Entries) -> RevealReport:
+def reveal_due(
+    comp: Competition,
+    who: LocalAccount,
+    entries: Entries,
+    store: Callable[[bytes], str] | None = None,
+) -> RevealReport:
     """Reveal every committed, unrevealed entry if the reveal window is open. Once it has
-    closed, an entry still unrevealed is lost (its buy-in forfeited): say so, once."""
+    closed, an entry still unrevealed is lost (its buy-in forfeited): say so, once.
+
+    In a blob competition the payload also goes to content storage first (`store` returns its
+    CID), named in the reveal: miners fall back to it once the blobs have expired."""
     phase = comp.phase()
     params = comp.params()
     now = comp.chain.timestamp()
@@ -200,9 +210,12 @@ def reveal_due(comp: Competition, who: LocalAccount, entries: Entries) -> Reveal
             entries.put(replace(entry, revealed=True))  # revealed by an earlier, lost answer
         elif phase == Phase.REVEAL:
             payload = Path(entry.payload_file).read_bytes()
-            receipt = comp.reveal(
-                entry.submission_id, payload, bytes.fromhex(entry.salt), sender=who
-            )
+            salt = bytes.fromhex(entry.salt)
+            if params.reveal_mode == RevealMode.BLOB:
+                cid = store(payload) if store is not None else ""
+                receipt = comp.reveal_blobs(entry.submission_id, payload, salt, sender=who, cid=cid)
+            else:
+                receipt = comp.reveal(entry.submission_id, payload, salt, sender=who)
             revealed.append((entry.submission_id, receipt["transactionHash"].to_0x_hex()))
             entries.put(replace(entry, revealed=True))
         else:

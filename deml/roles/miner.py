@@ -19,6 +19,9 @@ from eth_utils import keccak
 from filelock import FileLock
 
 from deml import journal
+from deml.chain import blob_sources, blobs
+from deml.chain.blob_sources import BlobSource
+from deml.chain.blobs import BlobError
 from deml.contracts.bindings import Competition, MinerPool
 from deml.contracts.commitments import new_salt, vote_commitment
 from deml.contracts.score_tree import (
@@ -29,10 +32,11 @@ from deml.contracts.score_tree import (
     vote_hash,
     winner_of,
 )
-from deml.contracts.types import HOST_FAULT, CreatedCompetition, Phase, VoteState
+from deml.contracts.types import HOST_FAULT, CreatedCompetition, Phase, RevealMode, VoteState
 from deml.dataset import datapackage
 from deml.dataset.npz import read_npz
 from deml.exceptions import (
+    BindingError,
     DatasetError,
     DecryptionError,
     KeyFormatError,
@@ -159,26 +163,85 @@ def fetch_test_split(
     return x, y, spec
 
 
+# Where a blob reveal's blobs are asked for, given the CID of its stored copy: the node, a
+# beacon API, the content store (`blob_sources_for`).
+BlobSourcesFor = Callable[[str], list[BlobSource]]
+
+
+@dataclass(frozen=True)
+class RevealedModel:
+    """A revealed submission's bytes, as scored: `payload` is None when the committed bytes are
+    not a payload at all (`refused` says why; it scores 0 on every honest miner alike)."""
+
+    payload: bytes | None
+    model_hash: bytes  # what the commitment bound: the payload's hash, or its blobs'
+    refused: str | None = None
+
+
+def blob_sources_for(
+    comp: Competition, storage: Storage, beacon_url: str | None = None
+) -> BlobSourcesFor:
+    """The sources a blob reveal is fetched from, in order: the node's RPC (anvil keeps every
+    blob), the beacon API when one is configured, the content store's copy by CID."""
+
+    def sources(cid: str) -> list[BlobSource]:
+        found: list[BlobSource] = [blob_sources.NodeBlobs(comp.chain)]
+        if beacon_url:
+            found.append(blob_sources.BeaconBlobs(beacon_url, comp.chain))
+        return [*found, blob_sources.StoredCopy(storage, cid)]
+
+    return sources
+
+
+def revealed_model(comp: Competition, submission_id: int, sources: BlobSourcesFor) -> RevealedModel:
+    """The bytes a submission revealed: from its reveal event, or from its blobs (each source's
+    answer checked against the versioned hashes on chain). Blobs that no source gives raise
+    `BlobUnavailable` (retried: consensus keeps them for 18 days, so that is an outage here)."""
+    if comp.params().reveal_mode != RevealMode.BLOB:
+        payload = comp.revealed_model(submission_id)
+        return RevealedModel(payload, keccak(payload))
+    found = comp.blob_reveals(submission_id=submission_id)
+    if not found:
+        raise BindingError(f"submission {submission_id} has not been revealed")
+    event = found[0]
+    carried = blob_sources.fetch(sources(event.cid), event.versioned_hashes, event.log.block_number)
+    try:
+        payload = blobs.decode(carried)
+    except BlobError as exc:
+        return RevealedModel(None, event.model_hash, f"its blobs are not a payload: {exc}")
+    if len(payload) != event.size:
+        return RevealedModel(
+            None,
+            event.model_hash,
+            f"its blobs hold {len(payload):,} bytes; its reveal declares {event.size:,}",
+        )
+    return RevealedModel(payload, event.model_hash)
+
+
 def score_models(
     comp: Competition,
     ids: list[int],
     data: tuple[np.ndarray, np.ndarray, ModelSpec],
     book: MinerBook,
     sandbox: Sandbox,
+    sources: BlobSourcesFor,
 ) -> dict[int, ScoreResult]:
     """Score each model in its own sandboxed child; record every score as it comes."""
     x, y, spec = data
     results = {}
     for submission_id in ids:
-        payload = comp.revealed_model(submission_id)
-        (result,) = sandbox.score_all([payload], x, y, spec)
+        revealed = revealed_model(comp, submission_id, sources)
+        if revealed.payload is None:
+            result = ScoreResult(0, len(y), revealed.refused, 0.0)
+        else:
+            (result,) = sandbox.score_all([revealed.payload], x, y, spec)
         book.record_score(
             submission_id,
             {
                 "correct": result.correct,
                 "total": result.total,
                 "error": result.error,
-                "model_hash": keccak(payload).hex(),
+                "model_hash": revealed.model_hash.hex(),
                 "correctness": keccak(result.correct_bitmap).hex(),
             },
         )

@@ -11,12 +11,12 @@ lower-case names, hashes 0x-hex.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Protocol
 
 from deml.contracts import types
 from deml.contracts.score_tree import unpack
-from deml.contracts.types import HOST_FAULT, Outcome, Phase, Summary
+from deml.contracts.types import HOST_FAULT, Outcome, Phase, RevealMode, Status, Summary
 
 
 class Source(Protocol):
@@ -32,6 +32,7 @@ class Source(Protocol):
     def seat(self, r: int, juror: str) -> types.Seat: ...
     def claimable(self, account: str) -> int: ...
     def commits(self) -> list[types.SubmissionCommitted]: ...
+    def blob_reveals(self) -> list[types.ModelRevealedInBlobs]: ...
     def juries(self) -> list[types.JuryDrawn]: ...
     def vote_reveals(self) -> list[types.VoteRevealed]: ...
     def scores_published(self) -> list[types.ScoresPublished]: ...
@@ -57,6 +58,10 @@ class LeaderboardEntry:
     winner: bool  # after finalization only; until then rank 1 is the leader
     size: int
     committed_block: int
+    # How the model was revealed: "calldata" or "blob" (None until revealed), and in blob mode
+    # the versioned hashes of its blobs (0x-hex), which name them on any beacon node.
+    revealed_in: str | None = None
+    versioned_hashes: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -171,9 +176,14 @@ def leaderboard(source: Source, summary: Summary | None = None) -> list[Leaderbo
     # Until finalization the best id is only the current leader.
     winner_id = summary.winner_id if summary.outcome == Outcome.WINNER else 0
     known = scores(source, summary)
+    in_blobs = {
+        r.id: ["0x" + h.hex() for h in r.versioned_hashes]
+        for r in (source.blob_reveals() if source.params().reveal_mode == RevealMode.BLOB else [])
+    }
     entries = []
     for commit in source.commits():
         sub = source.submission(commit.id)
+        revealed = sub.status == Status.REVEALED
         score, scored_by = known.get(commit.id, (None, None))
         entries.append(
             LeaderboardEntry(
@@ -187,6 +197,8 @@ def leaderboard(source: Source, summary: Summary | None = None) -> list[Leaderbo
                 winner=commit.id == winner_id,
                 size=sub.size,
                 committed_block=commit.log.block_number,
+                revealed_in=("blob" if commit.id in in_blobs else "calldata") if revealed else None,
+                versioned_hashes=in_blobs.get(commit.id, []),
             )
         )
     ranked = [e for e in entries if e.scored_by in ("root", "tally")]
@@ -387,6 +399,7 @@ def report(source: Source, balance: int, chain_time: int | None = None) -> dict[
         "prize": str(summary.prize),
         "pool": str(summary.pool),
         "test_set_size": params.test_set_size,
+        "reveal_mode": params.reveal_mode.label,
         "leaderboard": [asdict(e) for e in now.leaderboard],
         "winner": None if winner is None else {"address": winner.owner, "id": winner.id},
         "votes": [asdict(v) for v in now.votes],

@@ -5,17 +5,21 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 from pathlib import Path
+from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, model_validator
 
+from deml.chain.blobs import MAX_PAYLOAD_BYTES
 from deml.contracts.commitments import hash_test_key
-from deml.contracts.types import BPS, Params
+from deml.contracts.types import BPS, Params, RevealMode
 from deml.exceptions import SettingsError
 from deml.settings import config_dir
 
 WEI_PER_ETH = Decimal(10**18)
 MAX_REVEAL_BYTES = 120 * 1024  # nodes drop transactions over 128 KB; leave room for the rest
+# A reveal in blobs carries at most six blobs' worth (the contract's cap in blob mode).
+MAX_BLOB_REVEAL_BYTES = MAX_PAYLOAD_BYTES
 
 
 class Durations(BaseModel):
@@ -42,11 +46,24 @@ class CompetitionTemplate(BaseModel):
     entry_fee_eth: Decimal = Field(gt=0)
     draw_bounty_eth: Decimal = Field(ge=0)
     publish_bounty_eth: Decimal = Field(ge=0)
-    max_model_bytes: int = Field(gt=0, le=MAX_REVEAL_BYTES)
+    # calldata: the model in the reveal transaction (any EVM chain); blob: in EIP-4844 blobs
+    # (chains at Cancun or later: about 1/50 of the gas, and models up to 744 KiB).
+    reveal_mode: Literal["calldata", "blob"] = "calldata"
+    max_model_bytes: int = Field(gt=0, le=MAX_BLOB_REVEAL_BYTES)
     max_submissions: int = Field(gt=0, lt=2**16)
     seats: int = Field(gt=0, lt=256)
     winner_bps: int = Field(gt=0, lt=BPS)
     durations: Durations
+
+    @model_validator(mode="after")
+    def _cap_fits_the_mode(self) -> CompetitionTemplate:
+        if self.reveal_mode == "calldata" and self.max_model_bytes > MAX_REVEAL_BYTES:
+            raise ValueError(
+                f"max_model_bytes {self.max_model_bytes:,} does not fit a calldata reveal"
+                f" (at most {MAX_REVEAL_BYTES:,}: nodes drop transactions over 128 KB);"
+                f" reveal_mode: blob takes up to {MAX_BLOB_REVEAL_BYTES:,}"
+            )
+        return self
 
     @property
     def prize_wei(self) -> int:
@@ -80,6 +97,7 @@ class CompetitionTemplate(BaseModel):
             seats=self.seats,
             winner_bps=self.winner_bps,
             test_key_hash=hash_test_key(test_key),
+            reveal_mode=RevealMode.BLOB if self.reveal_mode == "blob" else RevealMode.CALLDATA,
         )
 
 

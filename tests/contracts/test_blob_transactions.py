@@ -74,7 +74,7 @@ def test_the_transaction_names_the_blobs_and_pays_blob_gas(anvil_chain: Chain, s
 
 def test_the_node_gives_the_blobs_back(anvil_chain: Chain, sent: Sent) -> None:
     source = NodeBlobs(anvil_chain)
-    assert blob_sources.fetch([source], sent.hashes, sent.block) == sent.payload
+    assert blobs.decode(blob_sources.fetch([source], sent.hashes, sent.block)) == sent.payload
 
 
 @pytest.mark.parametrize("fulu", [True, False], ids=["blobs-endpoint", "sidecars-only"])
@@ -83,7 +83,7 @@ def test_a_beacon_api_gives_the_blobs_of_the_block(
 ) -> None:
     beacon.fulu = fulu
     source = BeaconBlobs(beacon.url, anvil_chain)
-    assert blob_sources.fetch([source], sent.hashes, sent.block) == sent.payload
+    assert blobs.decode(blob_sources.fetch([source], sent.hashes, sent.block)) == sent.payload
     asked = [p.split("/")[4] for p in beacon.requests]
     assert asked == (["blobs"] if fulu else ["blobs", "blob_sidecars"])
 
@@ -98,7 +98,7 @@ def test_a_forged_blob_is_refused_and_the_next_source_asked(
             blob_sources.fetch([lying], sent.hashes, sent.block)
         assert "not the ones named on chain" in caplog.text
         got = blob_sources.fetch([lying, NodeBlobs(anvil_chain)], sent.hashes, sent.block)
-    assert got == sent.payload
+    assert blobs.decode(got) == sent.payload
 
 
 def test_blobs_that_no_source_has_are_unavailable(anvil_chain: Chain, sent: Sent) -> None:

@@ -28,6 +28,16 @@ def test_demo_competition(role_env: Path) -> None:
     assert len(board) == submissions
     assert all(r["status"] == "revealed" and r["scored_by"] == "root" for r in board)
 
+    # Every model travelled in blobs; the wide MLP, too large for a calldata reveal (96 KiB),
+    # was fetched from them, scored, and won on merit.
+    assert summary["reveal_mode"] == "blob"
+    assert all(r["revealed_in"] == "blob" and r["versioned_hashes"] for r in board)
+    largest = max(board, key=lambda r: r["size"])
+    assert largest["size"] > 98_304 and len(largest["versioned_hashes"]) == 2
+    assert largest["winner"] and largest["score"] > max(
+        r["score"] for r in board if r is not largest
+    )
+
     # The winner is the best score (a tie goes to the lower id).
     best = min(board, key=lambda r: (-r["score"], r["id"]))
     assert best["rank"] == 1 and best["winner"]

@@ -240,7 +240,10 @@ function renderCompetition (c) {
     h('dt', {}, 'Bounties'), h('dd', {}, `drawing the jury ${eth(c.draw_bounty)} (per draw), ` +
       `publishing the scores ${eth(c.publish_bounty)}`),
     h('dt', {}, 'Limits'), h('dd', {}, `${c.max_submissions} submissions per competitor, ` +
-      `models up to ${c.max_model_bytes.toLocaleString('en')} bytes`)))
+      `models up to ${c.max_model_bytes.toLocaleString('en')} bytes`),
+    h('dt', {}, 'Models revealed in'), h('dd', { id: 'reveal-mode' }, c.reveal_mode === 'blob'
+      ? 'EIP-4844 blobs (their versioned hashes on each submission; a copy in content storage)'
+      : 'calldata (each model in its reveal event)')))
 
   renderTimeline(c)
   renderLeaderboard(c)
@@ -272,13 +275,20 @@ function renderLeaderboard (c) {
       h('td', { class: 'num' }, e.rank ?? '—'),
       h('td', { class: 'num' }, `#${e.id}`, e.winner ? [' ', badge('winner')] : null),
       h('td', {}, addressLink(e.owner)),
-      h('td', {}, badge(e.status)),
+      h('td', {}, badge(e.status), e.revealed_in === 'blob' ? [' ', blobBadge(e)] : null),
       h('td', { class: 'num score' }, e.score === null ? '—' : `${e.score} / ${c.test_set_size}`),
       h('td', { class: 'num' }, pct(e.accuracy)),
       h('td', {}, e.scored_by ? h('span', { title: SCORED_BY[e.scored_by] }, badge(e.scored_by)) : '—'),
       h('td', {}, when(e.scored_at)))),
     `No submissions yet. Submissions are open until ${when(deadline)}.`),
   c.leaderboard.length && !scored ? h('p', { class: 'empty note' }, UNSCORED[c.outcome]) : null)
+}
+
+// A model revealed in blobs: the badge names its blobs' versioned hashes (how a beacon node
+// finds them), one per line in the tooltip.
+function blobBadge (e) {
+  return h('span', { class: 'badge blob', title: e.versioned_hashes.join('\n') },
+    e.versioned_hashes.length === 1 ? 'in 1 blob' : `in ${e.versioned_hashes.length} blobs`)
 }
 
 function renderVotes (c, labels) {

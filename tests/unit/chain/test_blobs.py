@@ -83,3 +83,9 @@ def test_only_what_encode_produces_decodes() -> None:
         blobs.decode([])
     with pytest.raises(BlobError, match="is 10 bytes"):
         blobs.decode([bytes(10)])
+
+
+def test_the_payload_format_carries_what_six_blobs_hold() -> None:
+    from deml.model import codec
+
+    assert codec.MAX_PAYLOAD_BYTES == MAX_PAYLOAD_BYTES == 6 * DATA_PER_BLOB - 5

@@ -54,3 +54,18 @@ def test_bad_terms_name_the_file_and_the_key(tmp_path: Path) -> None:
     terms.write_text("- a list\n")
     with pytest.raises(SettingsError, match="must be a mapping"):
         load_template(terms)
+
+
+def test_a_blob_competition_takes_models_too_large_for_calldata() -> None:
+    from deml.contracts.types import RevealMode
+
+    assert load_template().reveal_mode == "calldata"  # any chain, py-evm included
+    blob = load_template(reveal_mode="blob", max_model_bytes=500_000)
+    params = blob.to_params(now=1_000, test_key=bytes(32), test_set_size=450)
+    assert params.reveal_mode == RevealMode.BLOB and params.max_model_bytes == 500_000
+    with pytest.raises(SettingsError, match=r"does not fit a calldata reveal.*reveal_mode: blob"):
+        load_template(max_model_bytes=500_000)
+    with pytest.raises(SettingsError, match="max_model_bytes"):  # past six blobs
+        load_template(reveal_mode="blob", max_model_bytes=761_852)
+    with pytest.raises(SettingsError, match="reveal_mode"):
+        load_template(reveal_mode="carrier pigeon")
