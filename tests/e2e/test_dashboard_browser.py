@@ -19,11 +19,14 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
+from deml.chain import blobs
 from deml.chain.client import DEV_MNEMONIC
 from deml.chain.localnode import LocalNode, NodeInfo
+from deml.contracts.types import RevealMode
 from deml.dashboard.app import create_app
 from deml.dashboard.data import reader_chain
 from tests.helpers.dashboard import World, play_revote, played_on, ranked
+from tests.helpers.game import create_game
 from tests.helpers.project import ROOT, free_port
 
 DRIVER = ROOT / "tests" / "js" / "dashboard_browser.mjs"
@@ -280,6 +283,27 @@ def test_revote_page_shows_both_rounds_and_follows_the_new_draw(
     assert "done" in browser.text("#timeline li[data-phase='revote']")
     assert browser.eval("window.notReloaded") is True
     browser.screenshot("competition-revote")
+    assert browser.errors() == []
+
+
+def test_a_blob_reveal_shows_its_blobs(browser: Browser, server: Server, rollback: World) -> None:
+    world = rollback
+    game = create_game(
+        world.chain, world.factory, world.host, reveal_mode=RevealMode.BLOB, max_model_bytes=300_000
+    )
+    who = world.competitors[0]
+    model = bytes(range(256)) * 800  # two blobs
+    game.submit(who, model)
+    game.to_reveal()
+    game.competition.reveal_blobs(1, model, game.salts[1], sender=who)
+    assert browser.goto(f"{server.url}/competitions/{game.competition.address}") == 200
+    browser.rendered()
+    assert "EIP-4844 blobs" in browser.text("#reveal-mode")
+    badge = "#leaderboard tr[data-id='1'] .badge.blob"
+    assert browser.text(badge) == "in 2 blobs"
+    hashes = browser.eval(f"document.querySelector({json.dumps(badge)}).title").split("\n")
+    assert hashes == ["0x" + h.hex() for h in blobs.versioned_hashes(blobs.encode(model))]
+    browser.screenshot("blob-reveal")
     assert browser.errors() == []
 
 

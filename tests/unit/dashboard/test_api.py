@@ -7,9 +7,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from deml.chain import blobs
 from deml.chain.client import Chain
 from deml.chain.localnode import NodeInfo
-from deml.contracts.types import HOST_FAULT
+from deml.contracts.types import HOST_FAULT, RevealMode
 from deml.dashboard.app import create_app
 from deml.dashboard.data import reader_chain
 from tests.helpers.dashboard import (
@@ -617,3 +618,31 @@ def test_the_in_process_chain_serves_the_same_api() -> None:
     assert (view["jurors"], view["votes"], view["payouts"]) == ([], [], None)
     assert [r["drawn"] for r in view["rounds"]] == [False]
     assert view["miner_pool"]["total_units"] == 7
+
+
+def test_a_blob_competition_names_each_reveals_blobs(client: TestClient, rollback: World) -> None:
+    world = rollback
+    game = create_game(
+        world.chain, world.factory, world.host, reveal_mode=RevealMode.BLOB, max_model_bytes=300_000
+    )
+    c1, c2 = world.competitors[:2]
+    large = bytes(range(256)) * 800  # 204,800 bytes: two blobs
+    game.submit(c1, large)
+    game.submit(c2)
+    game.to_reveal()
+    game.competition.reveal_blobs(1, large, game.salts[1], sender=c1, cid=DATASET_CID)
+    view = client.get(f"/api/competitions/{game.competition.address}").json()
+    assert view["reveal_mode"] == "blob"
+    board = {e["id"]: e for e in view["leaderboard"]}
+    expected = ["0x" + h.hex() for h in blobs.versioned_hashes(blobs.encode(large))]
+    assert (board[1]["revealed_in"], board[1]["versioned_hashes"]) == ("blob", expected)
+    assert (board[1]["size"], len(expected)) == (len(large), 2)
+    assert (board[2]["status"], board[2]["revealed_in"], board[2]["versioned_hashes"]) == (
+        "committed",
+        None,
+        [],
+    )
+    calldata = client.get(f"/api/competitions/{world.finished.competition.address}").json()
+    assert calldata["reveal_mode"] == "calldata"
+    revealed = [e for e in calldata["leaderboard"] if e["status"] == "revealed"]
+    assert revealed and {e["revealed_in"] for e in revealed} == {"calldata"}
