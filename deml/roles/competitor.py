@@ -18,6 +18,7 @@ from eth_utils import keccak
 
 from deml import journal
 from deml._clock import relative
+from deml.chain import blobs
 from deml.contracts.bindings import Competition
 from deml.contracts.commitments import commitment_to, new_salt
 from deml.contracts.types import Phase, RevealMode, Status
@@ -196,6 +197,9 @@ def reveal_due(
     now = comp.chain.timestamp()
     if phase == Phase.SUBMIT:
         waiting = [e for e in entries.all() if e.submission_id is not None and not e.revealed]
+        if params.reveal_mode == RevealMode.BLOB:
+            for entry in waiting:  # so that the reveal, once its window opens, goes out at once
+                blobs.prepare(Path(entry.payload_file).read_bytes())
         opens = f"the reveal window opens {relative(params.submit_deadline, now)}"
         return RevealReport([], [], opens if waiting else None)
     resume_commits(comp, who, entries)
