@@ -47,7 +47,7 @@ from deml.contracts.score_tree import (
     vote_hash,
     winner_of,
 )
-from deml.contracts.types import Outcome, Params
+from deml.contracts.types import Outcome, Params, RevealMode
 from deml.roles.settlement import JUROR_BATCH, SETTLE_BATCH
 
 ETHER = 10**18
@@ -298,6 +298,8 @@ def _params(b: _Bench, key: bytes, **overrides: int) -> Params:
         "seats": SEATS,
         "winner_bps": 9_000,
         "test_key_hash": hash_test_key(key),
+        "reveal_mode": RevealMode.CALLDATA,
+        "samples_root": secrets.token_bytes(32),  # as dear in calldata as a real root
     }
     values.update(overrides)
     return Params(**values)

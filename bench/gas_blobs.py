@@ -67,6 +67,7 @@ def _reveals(chain: Chain, config: dict[str, int], progress: Callable[[str], Non
         winner_bps=9_000,
         test_key_hash=hash_test_key(secrets.token_bytes(32)),
         reveal_mode=RevealMode.BLOB,
+        samples_root=secrets.token_bytes(32),
     )
     comp = factory.create(params, CID, CID, prize=ETHER, sender=host)
     committed = {}

@@ -56,6 +56,7 @@ contract Competition is ICompetition, ReentrancyGuardTransient {
         uint16 winnerBps;
         bytes32 testKeyHash;
         RevealMode revealMode;
+        bytes32 samplesRoot;
     }
 
     /// @dev What every action reads, in one slot.
@@ -132,6 +133,7 @@ contract Competition is ICompetition, ReentrancyGuardTransient {
             revert SeatsInvalid(cfg.seats, cfg.minSeats);
         }
         if (cfg.testSetSize == 0) revert TestSetSizeInvalid(cfg.testSetSize);
+        if (cfg.samplesRoot == bytes32(0)) revert SamplesRootInvalid();
         if (cfg.maxModelBytes == 0) revert ModelCapInvalid(cfg.maxModelBytes);
         if (cfg.revealMode == RevealMode.Blob && cfg.maxModelBytes > _MAX_BLOBS * _BLOB_DATA - _BLOB_HEADER) {
             revert ModelCapInvalid(cfg.maxModelBytes);
@@ -658,7 +660,8 @@ contract Competition is ICompetition, ReentrancyGuardTransient {
             seats: cfg.seats,
             winnerBps: cfg.winnerBps,
             testKeyHash: cfg.testKeyHash,
-            revealMode: cfg.revealMode
+            revealMode: cfg.revealMode,
+            samplesRoot: cfg.samplesRoot
         });
     }
 

@@ -71,6 +71,7 @@ interface ICompetition {
         uint16 winnerBps; // the winner's share; the jury gets the rest
         bytes32 testKeyHash; // keccak256 of the 32-byte key of the encrypted test split
         RevealMode revealMode;
+        bytes32 samplesRoot; // Merkle root of the plaintext test samples (see isTestSample)
     }
 
     /// @notice One submission, as `submission(id)` returns it.
@@ -195,6 +196,7 @@ interface ICompetition {
     error EntryFeeInvalid(uint256 entryFee);
     error SeatsInvalid(uint256 seats, uint256 minimum);
     error TestSetSizeInvalid(uint256 testSetSize);
+    error SamplesRootInvalid();
     error ModelCapInvalid(uint256 maxModelBytes);
     error SubmissionCapInvalid(uint256 maxSubmissions);
     error PoolTooSmall(uint256 units, uint256 required);

@@ -2,7 +2,8 @@
 pragma solidity 0.8.37;
 
 /// @title ScoreTree
-/// @notice A juror's score vector as a Merkle tree, and the chunks of it anyone can publish.
+/// @notice A juror's score vector as a Merkle tree, and the chunks of it anyone can publish;
+///         the same tree also holds a competition's test samples (`verifyLeaf`).
 /// @dev Leaf i (i < count) is keccak256 of 40 packed bytes: uint32 id, uint32 score and the
 ///      bytes32 keccak256 of the submission's per-sample correctness bitmap; leaves past
 ///      `count` up to the next power of two are zero. A node is keccak256(left ++ right). A
@@ -30,12 +31,27 @@ library ScoreTree {
         bytes32[] calldata proof
     ) internal pure returns (bool) {
         if (proof.length + level != depth(count)) return false;
-        bytes32 node = subtree(leaves, level);
+        return _climb(subtree(leaves, level), index, proof) == root;
+    }
+
+    /// @notice Whether `leaf` (a hash) is at `index` of the tree of `count` leaves whose root
+    ///         is `root`, given its siblings from below up. The same tree holds other leaves
+    ///         than scores: Competition's test samples.
+    function verifyLeaf(bytes32 root, uint256 count, uint256 index, bytes32 leaf, bytes32[] calldata proof)
+        internal
+        pure
+        returns (bool)
+    {
+        if (index >= count || proof.length != depth(count)) return false;
+        return _climb(leaf, index, proof) == root;
+    }
+
+    function _climb(bytes32 node, uint256 index, bytes32[] calldata proof) private pure returns (bytes32) {
         for (uint256 i = 0; i < proof.length; ++i) {
             node = index & 1 == 0 ? _pair(node, proof[i]) : _pair(proof[i], node);
             index >>= 1;
         }
-        return node == root;
+        return node;
     }
 
     /// @notice Levels of the tree of `count` leaves (0 for one leaf).

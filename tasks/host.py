@@ -49,6 +49,7 @@ def create_competition(
         key,
         host=chain.signer(account),
         state_dir=settings.state_dir,
+        storage=storage_from_settings(settings),
     )
     return comp.address
 

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from eth_abi import encode
 from eth_utils import keccak
 
+from deml.contracts.merkle import depth, levels, siblings
+
 LEAF_SIZE = 40
-ZERO = bytes(32)
 # Leaves per chunk (as a power of two) when the winning scores are published: about 4k gas a
 # leaf, so 64 cost about 270k.
 CHUNK_LEVEL = 6
@@ -71,18 +72,6 @@ def correctness_hash(correct: Sequence[bool] | bytes) -> bytes:
     return keccak(correct if isinstance(correct, bytes) else bitmap(correct))
 
 
-def depth(count: int) -> int:
-    """Levels of a tree of `count` leaves (0 for one leaf)."""
-    d = 0
-    while (1 << d) < count:
-        d += 1
-    return d
-
-
-def pair(left: bytes, right: bytes) -> bytes:
-    return keccak(left + right)
-
-
 class ScoreTree:
     """The tree of one vector: its root, and any chunk of it with its proof."""
 
@@ -94,12 +83,7 @@ class ScoreTree:
             raise ValueError("a score vector lists each id once, ascending")
         self.scores = list(scores)
         self.depth = depth(len(scores))
-        width = 1 << self.depth
-        leaves = [keccak(s.packed()) for s in scores] + [ZERO] * (width - len(scores))
-        self.levels = [leaves]  # levels[0]: leaves; levels[-1]: [root]
-        while len(self.levels[-1]) > 1:
-            below = self.levels[-1]
-            self.levels.append([pair(below[i], below[i + 1]) for i in range(0, len(below), 2)])
+        self.levels = levels([keccak(s.packed()) for s in scores])  # [leaves, ..., [root]]
 
     @property
     def root(self) -> bytes:
@@ -117,12 +101,7 @@ class ScoreTree:
         if not 0 <= first < self.count:
             raise ValueError(f"chunk {index} of level {level} starts past the vector")
         leaves = b"".join(s.packed() for s in self.scores[first : first + (1 << level)])
-        proof = []
-        position = index
-        for height in range(level, self.depth):
-            proof.append(self.levels[height][position ^ 1])
-            position >>= 1
-        return Chunk(level, index, leaves, proof)
+        return Chunk(level, index, leaves, siblings(self.levels, index, level))
 
     def chunks(self, level: int = CHUNK_LEVEL) -> list[Chunk]:
         """The whole vector in order, as chunks of 2**level leaves (or one, for a small tree)."""

@@ -95,7 +95,8 @@ class Params:
     seats: int
     winner_bps: int
     test_key_hash: bytes
-    reveal_mode: RevealMode = RevealMode.CALLDATA
+    reveal_mode: RevealMode
+    samples_root: bytes  # Merkle root of the plaintext test samples (contracts.sample_tree)
 
     @property
     def miner_bps(self) -> int:
@@ -122,10 +123,17 @@ class Params:
     @classmethod
     def from_abi(cls, raw: Sequence[Any] | Mapping[str, Any]) -> Params:
         # A view returns the struct as a tuple; an event decodes it as a dict in field order.
-        values = list(raw.values()) if isinstance(raw, Mapping) else list(raw)
-        values[-2] = bytes(values[-2])
-        values[-1] = RevealMode(values[-1])
-        return cls(*values)
+        values = dict(
+            zip(
+                (f.name for f in fields(cls)),
+                raw.values() if isinstance(raw, Mapping) else raw,
+                strict=True,
+            )
+        )
+        values["test_key_hash"] = bytes(values["test_key_hash"])
+        values["reveal_mode"] = RevealMode(values["reveal_mode"])
+        values["samples_root"] = bytes(values["samples_root"])
+        return cls(**values)
 
 
 @dataclass(frozen=True)

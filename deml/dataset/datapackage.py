@@ -19,6 +19,7 @@ from typing import Any
 from multiformats import CID
 
 from deml._fs import write_atomic
+from deml.contracts.sample_tree import samples_root
 from deml.dataset import crypto, pipeline
 from deml.exceptions import InvalidCid, ManifestError, ToolchainError
 from deml.storage.base import Storage
@@ -104,6 +105,16 @@ def decrypt_test(encrypted: Path, key_hex: str, out: Path) -> tuple[int, tuple[i
     X, _y = pipeline.read_npz(plain, f"the decrypted {encrypted}")
     write_atomic(Path(out), iter([plain]))
     return len(X), tuple(X.shape[1:])
+
+
+def published_samples_root(manifest: dict[str, Any], storage: Storage, key: bytes) -> bytes:
+    """The samples root of a published test split: the split as the miners will get it (from
+    content storage, by its CID, decrypted with `key`), so that the root the host commits is
+    the one their copy gives."""
+    entry = manifest["files"]["test"]
+    plain = crypto.decrypt(storage.get(entry["cid"], max_size=entry["size"]), key)
+    x, y = pipeline.read_npz(plain, f"the test split {entry['cid']}")
+    return samples_root(x, y)
 
 
 def check_manifest(raw: bytes, where: str) -> dict[str, Any]:

@@ -18,9 +18,10 @@ from eth_account.signers.local import LocalAccount
 from deml import journal
 from deml.contracts.bindings import Competition, CompetitionFactory
 from deml.contracts.types import Phase
-from deml.dataset import crypto
+from deml.dataset import crypto, datapackage
 from deml.exceptions import HostError
 from deml.roles.terms import CompetitionTemplate
+from deml.storage.base import Storage
 
 
 @dataclass(frozen=True)
@@ -48,8 +49,10 @@ def create(
     *,
     host: LocalAccount,
     state_dir: Path,
+    storage: Storage,
 ) -> Competition:
-    """Create and fund a competition on the published dataset; record it for later runs.
+    """Create and fund a competition on the published dataset; record it for later runs. Its
+    test split is read back from `storage` to commit the root of its samples.
 
     A competition this host already opened on the same dataset, still taking submissions, is
     returned instead: a retry after a lost answer must not lock up a second prize.
@@ -64,7 +67,8 @@ def create(
                 f"this test key already encrypts the test split of competition {used}, where it"
                 " is (or will be) public: run `deml data prepare` for a fresh key and split"
             )
-        params = template.to_params(factory.chain.timestamp(), key, test_set_size)
+        root = datapackage.published_samples_root(manifest, storage, key)
+        params = template.to_params(factory.chain.timestamp(), key, test_set_size, root)
         comp = factory.create(params, manifest_cid, test_cid, prize=template.prize_wei, sender=host)
     hosted = Hosted(
         comp.address, manifest["name"], manifest["version"], manifest_cid, test_cid, test_set_size

@@ -24,6 +24,7 @@ from deml.chain.blob_sources import BlobSource
 from deml.chain.blobs import BlobError
 from deml.contracts.bindings import Competition, MinerPool
 from deml.contracts.commitments import new_salt, vote_commitment
+from deml.contracts.sample_tree import samples_root
 from deml.contracts.score_tree import (
     VECTOR_CHUNK_LEVEL,
     Score,
@@ -155,6 +156,11 @@ def fetch_test_split(
         # Checked on the headers, before numpy allocates a byte of it.
         shape = (comp.params().test_set_size, *spec.input_shape)
         x, y = read_npz(plain, f"the test split {plain}", shape)
+        if samples_root(x, y) != comp.params().samples_root:
+            raise ManifestError(
+                "the decrypted test split is not the one the host committed at creation (its"
+                " samples root differs): a dispute could not present its samples"
+            )
     except (DecryptionError, KeyFormatError, ManifestError, DatasetError) as exc:
         plain.unlink(missing_ok=True)
         reason = str(exc)

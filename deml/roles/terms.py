@@ -73,8 +73,11 @@ class CompetitionTemplate(BaseModel):
     def host_bond_wei(self) -> int:
         return _wei(self.host_bond_eth if self.host_bond_eth is not None else self.prize_eth)
 
-    def to_params(self, now: int, test_key: bytes, test_set_size: int) -> Params:
-        """The contract parameters for a competition opening at `now`."""
+    def to_params(
+        self, now: int, test_key: bytes, test_set_size: int, samples_root: bytes
+    ) -> Params:
+        """The contract parameters for a competition opening at `now` on a test split of
+        `test_set_size` samples whose tree has root `samples_root` (contracts.sample_tree)."""
         d = self.durations
         submit = now + d.submit
         reveal = submit + d.reveal
@@ -98,6 +101,7 @@ class CompetitionTemplate(BaseModel):
             winner_bps=self.winner_bps,
             test_key_hash=hash_test_key(test_key),
             reveal_mode=RevealMode.BLOB if self.reveal_mode == "blob" else RevealMode.CALLDATA,
+            samples_root=samples_root,
         )
 
 

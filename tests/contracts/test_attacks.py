@@ -24,7 +24,6 @@ from deml.contracts.bindings import Competition, MinerPool
 from deml.contracts.commitments import model_commitment, new_salt, vote_commitment
 from deml.contracts.score_tree import vote_hash, winner_of
 from deml.contracts.types import BPS, HOST_FAULT, Outcome
-from deml.exceptions import custom_error_class
 from tests.helpers.game import (
     BOUNTY,
     FEE,
@@ -38,12 +37,9 @@ from tests.helpers.game import (
     fund,
     vector,
 )
+from tests.helpers.reverts import raises
 
 JURY = 21  # the public networks' default first jury; the test pool holds 50 units (>= 2n+1)
-
-
-def raises(name: str) -> pytest.RaisesContext:
-    return pytest.raises(custom_error_class(name))
 
 
 # -- the attacker's books --------------------------------------------------------------------

@@ -14,8 +14,8 @@ from deml.chain.client import Chain
 from deml.contracts.types import RevealMode, Status
 from deml.exceptions import BindingError
 from tests.contracts.test_blob_transactions import send_in_blobs
-from tests.contracts.test_reverts import raises
 from tests.helpers.game import Game
+from tests.helpers.reverts import raises
 
 pytestmark = pytest.mark.anvil
 CID = "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"

@@ -22,16 +22,13 @@ from deml.contracts.bindings import MinerPool
 from deml.contracts.commitments import model_commitment, new_salt, vote_commitment
 from deml.contracts.score_tree import vote_hash, winner_of
 from deml.contracts.types import BPS, HOST_FAULT, Outcome, Phase, Status, VoteState
-from deml.exceptions import TransactionError, custom_error_class
+from deml.exceptions import TransactionError
 from tests.helpers.game import BOUNTY, ETHER, FEE, PRIZE, SEAT, Game, vector
+from tests.helpers.reverts import raises
 
 Jury = dict[str, int]
 
 SCORES = {1: 300, 2: 320, 3: 200}  # the honest vector of three models: model 2 wins
-
-
-def raises(name: str) -> Any:
-    return pytest.raises(custom_error_class(name))
 
 
 def winner_split(prize: int, buy_ins: int, winner_bps: int = 9_000) -> tuple[int, int]:

@@ -3,7 +3,6 @@ block (bond changes wait for them), unbacked seats, slashes that burn, and who m
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -17,7 +16,6 @@ from web3.types import TxReceipt
 from deml import artifacts
 from deml.chain.client import Chain
 from deml.contracts.bindings import Competition, CompetitionFactory, MinerPool
-from deml.exceptions import custom_error_class
 from tests.helpers.game import (
     PARAMS_ABI,
     SEAT,
@@ -28,15 +26,12 @@ from tests.helpers.game import (
     deploy_factory,
     fund,
 )
+from tests.helpers.reverts import raises
 
 ZERO = "0x" + "00" * 20
 # Anvil serves EIP-2935's 8,191 block hashes (mining past them takes minutes); py-evm has no
 # history contract, so its seals expire after 256 blocks.
 IN_PROCESS = pytest.mark.parametrize("chain", ["eth-tester"], indirect=True)
-
-
-def raises(name: str) -> Any:
-    return pytest.raises(custom_error_class(name), match=re.escape(name))
 
 
 def mine_past(chain: Chain, block: int) -> None:

@@ -23,7 +23,6 @@ from deml.contracts.bindings import Competition, CompetitionFactory, MinerPool
 from deml.contracts.commitments import model_commitment, new_salt
 from deml.contracts.score_tree import LEAF_SIZE, Chunk
 from deml.contracts.types import HOST_FAULT
-from deml.exceptions import custom_error_class
 from tests.helpers.game import (
     BOUNTY,
     DATASET_CID,
@@ -38,6 +37,7 @@ from tests.helpers.game import (
     vector,
 )
 from tests.helpers.project import ROOT
+from tests.helpers.reverts import raises
 
 CONFIG_ABI = ["address", "uint256", "address", "uint256", "uint256", PARAMS_ABI]
 KEY = b"k" * 32
@@ -55,11 +55,6 @@ UNREACHABLE = {
     # A competition releases or burns exactly the seats the pool locked for it, per round.
     "LockedSeatsExceeded",
 }
-
-
-def raises(name: str) -> Any:
-    """Expect the custom error `name`."""
-    return pytest.raises(custom_error_class(name), match=re.escape(name))
 
 
 def test_every_declared_error_is_triggered_by_a_test() -> None:
@@ -105,6 +100,7 @@ def create_with(
         ({"winner_bps": 0}, "SharesInvalid"),
         ({"host_bond": PRIZE - 1}, "HostBondTooSmall"),
         ({"test_set_size": 0}, "TestSetSizeInvalid"),
+        ({"samples_root": bytes(32)}, "SamplesRootInvalid"),  # no sample could be presented
         ({"max_model_bytes": 0}, "ModelCapInvalid"),
         ({"max_submissions": 0}, "SubmissionCapInvalid"),
         ({"seats": 25}, "PoolTooSmall"),  # a re-vote needs 51 units; the pool holds 50

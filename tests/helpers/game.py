@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
 
 from deml.chain.client import Chain
 from deml.contracts.bindings import Competition, CompetitionFactory, MinerPool
@@ -25,7 +26,7 @@ from deml.contracts.score_tree import (
     vote_hash,
     winner_of,
 )
-from deml.contracts.types import HOST_FAULT, Params, Phase
+from deml.contracts.types import HOST_FAULT, Params, Phase, RevealMode
 
 ETHER = 10**18
 PRIZE = 10 * ETHER
@@ -33,6 +34,8 @@ FEE = ETHER // 10
 SEAT = ETHER // 10  # one jury seat's stake in the pool
 BOUNTY = ETHER // 100
 TEST_SET = 360  # samples in the test split; scores are counts of correct ones
+# The games score no data: any nonzero root stands for the host's (deml.contracts.sample_tree).
+SAMPLES_ROOT = keccak(b"the game's test samples")
 DATASET_CID = "bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5e"
 TEST_CID = "bafkreidgvpkjawlxz6sffxzwgooowe5yt7i6wsyg236mfoks77nywkptdq"
 STEP = 1_000  # seconds between deadlines
@@ -277,7 +280,7 @@ class Game:
 # ICompetition.Params as an ABI tuple, for tests that encode a clone's arguments themselves.
 PARAMS_ABI = (
     "(uint128,uint128,uint128,uint128,uint40,uint40,uint40,uint40,uint40,uint32,uint32,uint24,"
-    "uint16,uint16,uint16,bytes32,uint8)"
+    "uint16,uint16,uint16,bytes32,uint8,bytes32)"
 )
 
 
@@ -300,6 +303,8 @@ def default_params(chain: Chain, key: bytes, **overrides: int | bytes) -> Params
         seats=3,
         winner_bps=9_000,
         test_key_hash=hash_test_key(key),
+        reveal_mode=RevealMode.CALLDATA,
+        samples_root=SAMPLES_ROOT,
     )
     return replace(params, **overrides)
 

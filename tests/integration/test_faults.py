@@ -168,16 +168,21 @@ def test_anvil_restarted_from_its_state_file_mid_competition(tmp_path: Path) -> 
         node.stop()
 
 
-def test_a_test_split_of_another_size_is_a_host_fault(role_env: Path) -> None:
-    """A host who declares fewer test rows than it publishes gets a HOST_FAULT vote from an
-    honest miner, not a crash (and not scores that disagree with the declared size)."""
+@pytest.mark.parametrize("fault", ["size", "samples"])
+def test_a_test_split_other_than_declared_is_a_host_fault(role_env: Path, fault: str) -> None:
+    """A host who declares fewer test rows than it publishes, or commits the root of other
+    samples (another label for one of them), gets a HOST_FAULT vote from an honest miner, not
+    a crash (and not scores that disagree with the declared split)."""
+    from deml.contracts.sample_tree import samples_root
     from deml.dataset import crypto, datapackage
+    from deml.dataset.npz import read_npz
     from deml.settings import load_settings
     from deml.storage import storage_from_settings
 
     settings = load_settings()
+    storage = storage_from_settings(settings)
     manifest = datapackage.prepare(role_env, settings.state_dir)
-    cids = datapackage.publish(role_env / datapackage.PACKAGE_DIR, storage_from_settings(settings))
+    cids = datapackage.publish(role_env / datapackage.PACKAGE_DIR, storage)
     key = crypto.KeyStore(settings.state_dir).load(manifest["name"], manifest["version"])
     chain = Chain.connect(
         settings.active_network.rpc_url, accounts.from_mnemonic(DEV_MNEMONIC), dev=True
@@ -185,8 +190,15 @@ def test_a_test_split_of_another_size_is_a_host_fault(role_env: Path) -> None:
     host, juror = chain.accounts[0], chain.accounts[4]
     factory = deploy_factory(chain, host)
     bond_all(factory.pool(), [juror])
-    declared = manifest["counts"]["test"] - 1
-    params = default_params(chain, key, test_set_size=declared)
+    x, y = read_npz(crypto.decrypt(storage.get(cids["test"]), key))
+    if fault == "size":
+        declared, root = len(x) - 1, samples_root(x, y)
+        expected = f"X has {len(x)} rows of (64,); the competition declares {declared} rows"
+    else:
+        y[0] = (y[0] + 1) % 10
+        declared, root = len(x), samples_root(x, y)
+        expected = "not the one the host committed at creation (its samples root differs)"
+    params = default_params(chain, key, test_set_size=declared, samples_root=root)
     comp = factory.create(
         params, str(cids["manifest"]), str(cids["test"]), prize=10**18, sender=host
     )
@@ -194,9 +206,8 @@ def test_a_test_split_of_another_size_is_a_host_fault(role_env: Path) -> None:
     game.open_with(chain.accounts[1])
     book = miner.MinerBook(settings.state_dir, comp.address, juror.address)
     created = factory.created(comp.address)
-    assert miner.fetch_test_split(comp, created, storage_from_settings(settings), book) is None
-    fault = book.load().host_fault
-    assert f"X has {declared + 1} rows of (64,); the competition declares {declared} rows" in fault
+    assert miner.fetch_test_split(comp, created, storage, book) is None
+    assert expected in book.load().host_fault
     assert miner.plan_vote(comp, book).vote == HOST_FAULT.hex()
     assert miner.commit_vote_if_due(comp, book, juror)
     game.to_vote_reveal()
@@ -226,9 +237,11 @@ def test_a_competition_the_miner_cannot_work_on_does_not_stop_its_vote_on_anothe
     # Created first, so the pass meets it first: its dataset is in no store.
     stuck = create_game(chain, factory, host)
     manifest = datapackage.prepare(role_env, settings.state_dir)
-    cids = datapackage.publish(role_env / datapackage.PACKAGE_DIR, storage_from_settings(settings))
+    storage = storage_from_settings(settings)
+    cids = datapackage.publish(role_env / datapackage.PACKAGE_DIR, storage)
     key = crypto.KeyStore(settings.state_dir).load(manifest["name"], manifest["version"])
-    params = default_params(chain, key, test_set_size=manifest["counts"]["test"])
+    root = datapackage.published_samples_root(manifest, storage, key)
+    params = default_params(chain, key, test_set_size=manifest["counts"]["test"], samples_root=root)
     comp = factory.create(
         params, str(cids["manifest"]), str(cids["test"]), prize=PRIZE, sender=host
     )

@@ -58,8 +58,17 @@ from deml import artifacts
 from deml.chain.client import Chain
 from deml.contracts.commitments import hash_test_key, model_commitment, vote_commitment
 from deml.contracts.score_tree import ScoreTree, vote_hash, winner_of
-from deml.contracts.types import BPS, HOST_FAULT, Outcome, Params, Phase, PoolJuror, Round
-from tests.helpers.game import SEAT, bond_all, deploy_factory, vector
+from deml.contracts.types import (
+    BPS,
+    HOST_FAULT,
+    Outcome,
+    Params,
+    Phase,
+    PoolJuror,
+    RevealMode,
+    Round,
+)
+from tests.helpers.game import SAMPLES_ROOT, SEAT, bond_all, deploy_factory, vector
 
 TEST_SET = 50
 STEP = 100  # seconds per phase; the tests' factory allows 60
@@ -392,6 +401,8 @@ class CompetitionMachine(RuleBasedStateMachine):
             seats=seats,
             winner_bps=winner_bps,
             test_key_hash=hash_test_key(self.key),
+            reveal_mode=RevealMode.CALLDATA,
+            samples_root=SAMPLES_ROOT,
         )
         factory = ABI["CompetitionFactory"]
         create = factory.encode("create", self.params.as_abi(), "bafy-dataset", "bafy-test")

@@ -3,9 +3,7 @@ side proves is accepted by `publishScores` on chain, and a tampered or malformed
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
-from typing import Any
 
 import pytest
 
@@ -22,14 +20,10 @@ from deml.contracts.score_tree import (
     vote_hash,
     winner_of,
 )
-from deml.exceptions import custom_error_class
 from tests.helpers.game import BOUNTY, TEST_SET, bond_all, create_game, deploy_factory, vector
+from tests.helpers.reverts import raises
 
 SIZES = [1, 2, 3, 5, 64, 65, 130]
-
-
-def raises(name: str) -> Any:
-    return pytest.raises(custom_error_class(name), match=re.escape(name))
 
 
 def scores_of(count: int) -> dict[int, int]:

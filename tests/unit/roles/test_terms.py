@@ -61,7 +61,9 @@ def test_a_blob_competition_takes_models_too_large_for_calldata() -> None:
 
     assert load_template().reveal_mode == "calldata"  # any chain, py-evm included
     blob = load_template(reveal_mode="blob", max_model_bytes=500_000)
-    params = blob.to_params(now=1_000, test_key=bytes(32), test_set_size=450)
+    params = blob.to_params(
+        now=1_000, test_key=bytes(32), test_set_size=450, samples_root=bytes(range(32))
+    )
     assert params.reveal_mode == RevealMode.BLOB and params.max_model_bytes == 500_000
     with pytest.raises(SettingsError, match=r"does not fit a calldata reveal.*reveal_mode: blob"):
         load_template(max_model_bytes=500_000)
