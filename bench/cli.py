@@ -196,6 +196,37 @@ def commands_command(
         raise DemlError("a no-op `deml mine run` took longer than its target")
 
 
+@bench_app.command("zk")
+def zk_command(
+    output: Annotated[Path, typer.Option("--output", "-o")] = RESULTS / "zk.json",
+    model: Annotated[
+        list[str] | None, typer.Option("--model", help="A zoo model (repeat; default: all).")
+    ] = None,
+) -> None:
+    """What proving one inference of each zoo model costs (EZKL): setup, proof, verify gas."""
+    from bench import zk as bench_zk
+
+    report = bench_zk.run(
+        progress=lambda step: out.print(f"[dim]{step}…[/dim]"),
+        names=tuple(model) if model else bench_zk.zoo.MODELS,
+    )
+    bench_zk.write(report, output)
+    _refresh_readme(output, RESULTS / "zk.json")
+    table = Table("model", "params", "logrows", "setup s", "prove s", "peak MB", "proof B",
+                  "verifier B", "verify gas")  # fmt: skip
+    for row in report["models"]:
+        if "not_disputable" in row:
+            out.print(f"{row['name']}: not disputable: {row['not_disputable']}")
+            continue
+        table.add_row(
+            row["name"], f"{row['params']:,}", str(row["logrows"]), str(row["setup_s"]),
+            str(row["prove_s"]), str(row["peak_mb"]), f"{row['proof_bytes']:,}",
+            f"{row['verifier_bytes']:,}", f"{row['verify_gas']:,}",
+        )  # fmt: skip
+    out.print(table)
+    out.print(f"wrote {output}")
+
+
 @bench_app.command("readme")
 def readme_command() -> None:
     """Regenerate the README's benchmark tables from bench/results/*.json."""

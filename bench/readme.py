@@ -178,10 +178,34 @@ def cost_table(report: dict) -> str:
     return "\n".join(lines)
 
 
+def zk_table(report: dict) -> str:
+    """Per zoo model: the proof's cost, or why it cannot be disputed."""
+    lines = [
+        "| model | params | rows | setup s | prove s | peak MB | proof B | verifier B"
+        " | verify gas |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in report["models"]:
+        if "not_disputable" in row:
+            rows = f"2^{row['logrows']}" if "logrows" in row else "–"
+            reason = row["not_disputable"].split(": ", 1)[-1]
+            lines.append(
+                f"| {row['name']} | {row['params']:,} | {rows} | not disputable: {reason} ||||||"
+            )
+            continue
+        lines.append(
+            f"| {row['name']} | {row['params']:,} | 2^{row['logrows']} | {row['setup_s']}"
+            f" | {row['prove_s']} | {row['peak_mb']:,} | {row['proof_bytes']:,}"
+            f" | {row['verifier_bytes']:,} | {row['verify_gas']:,} |"
+        )
+    return "\n".join(lines)
+
+
 TABLES: dict[str, tuple[str, Callable[[dict], str]]] = {
     "gas": ("gas.json", gas_table),
     "codec": ("codec.json", codec_table),
     "cost": ("cost.json", cost_table),
+    "zk": ("zk.json", zk_table),
 }
 
 

@@ -262,3 +262,7 @@ class UnknownCompetition(DemlError, LookupError):
 
 class FactoryMissing(DemlError, LookupError):
     """No CompetitionFactory is configured, or none lives at the configured address."""
+
+
+class ProofError(DemlError, RuntimeError):
+    """A zero-knowledge proof could not be made (deml.zk)."""

@@ -57,20 +57,27 @@ def compiler_settings() -> dict[str, Any]:
 
 def compile_sources(root: Path, output_selection: dict[str, Any] | None = None) -> dict[str, Any]:
     """Run solcjs on every source and return its standard-JSON output; raise on any error."""
-    solcjs = root / "node_modules" / ".bin" / "solcjs"
-    if not solcjs.exists() or shutil.which("node") is None:
-        raise ToolchainError("solcjs is not installed; run `make setup` (it runs `npm ci`)")
+    _solcjs(root)
     _check_solc_version(root)
     sources = {path: {"urls": [path]} for path in source_files(root)}
     settings = compiler_settings()
     if output_selection is not None:
         settings["outputSelection"] = output_selection
     request = {"language": "Solidity", "sources": sources, "settings": settings}
-    # solcjs exits before a pipe drains, cutting long output short; a file gets all of it.
-    with tempfile.TemporaryFile(mode="w+") as sink:
+    return run_solcjs(root, request)
+
+
+def run_solcjs(root: Path, request: dict[str, Any]) -> dict[str, Any]:
+    """solcjs's standard-JSON output for `request`; ToolchainError on any error."""
+    solcjs = _solcjs(root)
+    # solcjs exits before a pipe drains, cutting long output short; a file gets all of it. The
+    # input is a file too: reading a large request from a pipe can fail with EAGAIN.
+    with tempfile.TemporaryFile(mode="w+") as sink, tempfile.TemporaryFile(mode="w+") as source:
+        source.write(json.dumps(request))
+        source.seek(0)
         proc = subprocess.run(
             [str(solcjs), "--standard-json", "--base-path", ".", "--include-path", "node_modules"],
-            input=json.dumps(request),
+            stdin=source,
             stdout=sink,
             stderr=subprocess.PIPE,
             text=True,
@@ -177,6 +184,13 @@ def solc_long_version(root: Path) -> str:
         check=False,
     )
     return (proc.stdout or proc.stderr).removesuffix(".Emscripten.clang")
+
+
+def _solcjs(root: Path) -> Path:
+    solcjs = root / "node_modules" / ".bin" / "solcjs"
+    if not solcjs.exists() or shutil.which("node") is None:
+        raise ToolchainError("solcjs is not installed; run `make setup` (it runs `npm ci`)")
+    return solcjs
 
 
 def _check_solc_version(root: Path) -> None:

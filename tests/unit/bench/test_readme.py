@@ -56,3 +56,14 @@ def test_unreadable_results_name_the_file(tmp_path: Path):
     (tmp_path / "results").mkdir()
     with pytest.raises(DemlError, match=r"gas\.json"):
         readme.update(copy, tmp_path / "results")
+
+
+def test_a_model_that_cannot_be_disputed_says_why_in_the_zk_table():
+    report = json.loads((readme.RESULTS / "zk.json").read_text())
+    report["models"].append(
+        {"name": "torch-huge", "params": 9_000_000, "logrows": 23,
+         "not_disputable": "DemlError: its circuit needs 2^23 rows, past 2^18"}
+    )  # fmt: skip
+    table = readme.zk_table(report)
+    assert "| torch-huge | 9,000,000 | 2^23 | not disputable: its circuit needs 2^23 rows" in table
+    assert table.count("\n") == len(report["models"]) + 1  # header, rule, one row a model
