@@ -245,6 +245,11 @@ class MinerError(DemlError, RuntimeError):
     """The miner cannot go on from here."""
 
 
+class DisputeError(DemlError, ValueError):
+    """No evidence can be made (or held) for this dispute: the model, the sample or the proof
+    is not what a dispute needs; the message says which and why."""
+
+
 class TrackingError(DemlError, RuntimeError):
     """The MLflow store cannot be reached, or a run is not what the caller says it is."""
 

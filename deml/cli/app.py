@@ -16,7 +16,7 @@ import typer
 from typer.core import TyperGroup
 
 from deml import __version__
-from deml.cli import chain, contracts, data, model, pool, status
+from deml.cli import chain, contracts, data, dispute, model, pool, status
 from deml.cli.context import CliContext, err, out
 from deml.cli.dashboard import dashboard
 from deml.exceptions import DemlError
@@ -62,6 +62,7 @@ app = typer.Typer(
 app.add_typer(chain.chain_app, name="chain")
 app.add_typer(contracts.contracts_app, name="contracts")
 app.add_typer(data.data_app, name="data")
+app.add_typer(dispute.dispute_app, name="dispute")
 app.add_typer(data.ipfs_app, name="ipfs")
 app.add_typer(model.model_app, name="model")
 app.add_typer(pool.pool_app, name="pool")

@@ -91,25 +91,30 @@ class Circuit:
 def make_settings(onnx_bytes: bytes, calibration: np.ndarray, folder: Path) -> Path:
     """An architecture's settings, calibrated on samples of its data (scales, rows): fixed once
     and kept, since every model compiled with them shares one verifying key."""
+    network, data = _write_inputs(folder, onnx_bytes, calibration)
+    return settings_from(network, data, folder / "settings.json")
+
+
+def _write_inputs(folder: Path, onnx_bytes: bytes, calibration: np.ndarray) -> tuple[Path, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    network, data = folder / "network.onnx", folder / "calibration.json"
+    network.write_bytes(onnx_bytes)
+    rows = np.asarray(calibration, np.float32).reshape(-1).tolist()
+    data.write_text(json.dumps({"input_data": [rows]}))
+    return network, data
+
+
+def settings_from(network: Path, calibration: Path, settings: Path) -> Path:
+    """Settings for the ONNX file `network`, calibrated on the samples in `calibration`."""
     import ezkl
 
-    folder.mkdir(parents=True, exist_ok=True)
-    network, data, settings = (
-        folder / "network.onnx",
-        folder / "calibration.json",
-        folder / "settings.json",
-    )
-    network.write_bytes(onnx_bytes)
-    data.write_text(
-        json.dumps({"input_data": [np.asarray(calibration, np.float32).reshape(-1).tolist()]})
-    )
     args = ezkl.PyRunArgs()
     args.input_visibility = "public"
     args.output_visibility = "public"
     args.param_visibility = "polycommit"
-    args.variables = [(_batch_dimension(onnx_bytes), 1)]  # one sample a proof
+    args.variables = [(_batch_dimension(network.read_bytes()), 1)]  # one sample a proof
     ezkl.gen_settings(str(network), str(settings), py_run_args=args)
-    ezkl_call(ezkl.calibrate_settings, str(data), str(network), str(settings), "resources")
+    ezkl_call(ezkl.calibrate_settings, str(calibration), str(network), str(settings), "resources")
     return settings
 
 
@@ -126,11 +131,15 @@ def _batch_dimension(onnx_bytes: bytes) -> str:
 
 def compile_model(onnx_bytes: bytes, settings: Path, folder: Path) -> Path:
     """A model compiled into the circuit of `settings` (its architecture's)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    network = folder / "network.onnx"
+    network.write_bytes(onnx_bytes)
+    return compile_file(network, settings, folder / "network.compiled")
+
+
+def compile_file(network: Path, settings: Path, compiled: Path) -> Path:
     import ezkl
 
-    folder.mkdir(parents=True, exist_ok=True)
-    network, compiled = folder / "network.onnx", folder / "network.compiled"
-    network.write_bytes(onnx_bytes)
     if not ezkl.compile_circuit(str(network), str(compiled), str(settings)):
         raise ProofError(f"EZKL could not compile {network} with {settings}")
     return compiled
@@ -211,17 +220,52 @@ def prove(
 ) -> ProveRun:
     """Prove what the model `compiled` predicts on one sample, in a child held to
     `memory_bytes` of address space and `timeout_s` seconds. ProofError if it fails."""
+    job = {"compiled": str(compiled), "pk": str(circuit.pk), "vk": str(circuit.vk)}
+    job["srs"] = str(circuit.srs)
+    seconds, peak_mb = _in_child(job, features, folder, memory_bytes, timeout_s)
+    return ProveRun(read_proof(circuit, folder / "proof.json"), seconds, peak_mb)
+
+
+def prove_model(
+    onnx_bytes: bytes,
+    calibration: np.ndarray,
+    features: np.ndarray,
+    folder: Path,
+    srs_dir: Path,
+    *,
+    memory_bytes: int = PROVE_MEMORY_BYTES,
+    timeout_s: float = PROVE_TIMEOUT_S,
+) -> tuple[Circuit, ProveRun]:
+    """Everything for one proof of an untrusted model, all of it in the child (EZKL parses the
+    model there, under the limits): settings calibrated on `calibration`, the circuit, an SRS
+    for its size in `srs_dir` (made once: `generate_srs`, tests only), keys, the proof."""
+    network, data = _write_inputs(folder, onnx_bytes, calibration)
+    job = {
+        "network": str(network),
+        "calibration": str(data),
+        "settings": str(folder / "settings.json"),
+        "compiled": str(folder / "network.compiled"),
+        "srs_dir": str(srs_dir),
+        "pk": str(folder / "pk.key"),
+        "vk": str(folder / "vk.key"),
+    }
+    seconds, peak_mb = _in_child(job, features, folder, memory_bytes, timeout_s)
+    circuit = Circuit(folder, Path(json.loads((folder / "job.json").read_text())["srs"]))
+    return circuit, ProveRun(read_proof(circuit, folder / "proof.json"), seconds, peak_mb)
+
+
+def _in_child(
+    job: dict[str, Any], features: np.ndarray, folder: Path, memory_bytes: int, timeout_s: float
+) -> tuple[float, float]:
+    """Run the proving child on `job` (see deml.zk.prover); its seconds and peak RSS in MB."""
     folder.mkdir(parents=True, exist_ok=True)
     sample = np.asarray(features, np.float32).reshape(-1)
     (folder / "input.json").write_text(json.dumps({"input_data": [sample.tolist()]}))
     job = {
+        **job,
         "input": str(folder / "input.json"),
-        "compiled": str(compiled),
         "witness": str(folder / "witness.json"),
         "proof": str(folder / "proof.json"),
-        "pk": str(circuit.pk),
-        "vk": str(circuit.vk),
-        "srs": str(circuit.srs),
         "memory_bytes": memory_bytes,
     }
     (folder / "job.json").write_text(json.dumps(job))
@@ -239,13 +283,13 @@ def prove(
         _, status, usage = os.wait4(child.pid, 0)
     finally:
         timer.cancel()
-    child.returncode = os.waitstatus_to_exitcode(status)
+    code = os.waitstatus_to_exitcode(status)
     seconds = time.monotonic() - started
-    if child.returncode != 0:
-        why = "ran out of time" if seconds >= timeout_s else f"exited with {child.returncode}"
+    if code != 0:
+        why = "ran out of time" if seconds >= timeout_s else f"exited with {code}"
         tail = output.decode(errors="replace").strip().splitlines()[-3:]
-        raise ProofError(f"the proof of {compiled} {why} after {seconds:.1f} s: {' | '.join(tail)}")
-    return ProveRun(read_proof(circuit, folder / "proof.json"), seconds, usage.ru_maxrss / 1024)
+        raise ProofError(f"the proof in {folder} {why} after {seconds:.1f} s: {' | '.join(tail)}")
+    return seconds, usage.ru_maxrss / 1024
 
 
 def read_proof(circuit: Circuit, path: Path) -> Proof:
