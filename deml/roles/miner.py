@@ -249,6 +249,8 @@ def score_models(
                 "error": result.error,
                 "model_hash": revealed.model_hash.hex(),
                 "correctness": keccak(result.correct_bitmap).hex(),
+                # The samples it got right: what a dispute compares with the jury's bitmap.
+                "bitmap": result.correct_bitmap.hex(),
             },
         )
         results[submission_id] = result

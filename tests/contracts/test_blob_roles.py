@@ -99,6 +99,9 @@ def test_a_competitor_reveals_in_blobs_and_a_miner_scores_the_model(
     assert scored[sid].error is None and scored[sid].correct == direct.correct > 400
     record = book.load().scores[str(sid)]
     assert record["model_hash"] == comp.model_hash(packed).hex()  # what the commitment bound
+    # Which samples it got right, kept for a dispute, and the hash the vote commits to.
+    assert record["bitmap"] == direct.bitmap.hex()
+    assert keccak(bytes.fromhex(record["bitmap"])).hex() == record["correctness"]
 
 
 def test_the_miner_falls_back_to_the_stored_copy_and_refuses_forged_blobs(
