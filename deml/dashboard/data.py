@@ -287,10 +287,15 @@ class ReadModel:
         return created
 
     def _source(self, created: CreatedCompetition) -> CachedCompetition:
-        if created.address not in self._competitions:
+        source = self._competitions.get(created.address)
+        # A competition created again at the same address (a dev chain reverted to a snapshot,
+        # or a reorg) is another competition: its parameters and creation block are new.
+        if source is None or source.created != created:
             binding = Competition(self.chain, created.address)
-            self._competitions[created.address] = CachedCompetition(binding, created, self._cache)
-        return self._competitions[created.address]
+            source = self._competitions[created.address] = CachedCompetition(
+                binding, created, self._cache
+            )
+        return source
 
     def _competition_rows(self) -> list[CompetitionRow]:
         rows = []

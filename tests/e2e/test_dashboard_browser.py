@@ -134,8 +134,10 @@ def browser() -> Iterator[Browser]:
 @pytest.fixture(autouse=True)
 def own_errors(browser: Browser) -> None:
     """Each test sees only its own console errors: the browser is shared by the module, and
-    a page visited by an earlier test (the 404 page on purpose) may have logged some. Tests run
-    in any order across the xdist workers."""
+    a page visited by an earlier test (the 404 page on purpose) may have logged some, or go on
+    polling a competition the test's rollback removed (a 404 each poll). So each test starts on
+    a blank page. Tests run in any order across the xdist workers."""
+    browser._do("goto", url="about:blank")
     browser.errors()
 
 
