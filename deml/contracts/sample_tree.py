@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from eth_utils import keccak
 
-from deml.contracts.merkle import levels, siblings
+from deml.contracts.merkle import levels, root_of, siblings
 
 
 def leaf_bytes(index: int, features: np.ndarray, label: int) -> bytes:
@@ -39,6 +39,12 @@ class SampleProof:
     label: int
     features: bytes  # big-endian float32, flattened
     proof: list[bytes]
+
+    def proves(self, root: bytes) -> bool:
+        """Whether this is sample `index`, with this label, under `root` (as the contract
+        checks it)."""
+        leaf = keccak(struct.pack(">II", self.index, self.label) + self.features)
+        return root_of(leaf, self.index, self.proof) == root
 
 
 class SampleTree:

@@ -11,17 +11,14 @@ anyone re-proving from the revealed bytes (`prove`) gets the same commitment.
 
 from __future__ import annotations
 
-import struct
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-from eth_utils import keccak
 
 from deml import journal
 from deml.contracts.bindings import Competition
-from deml.contracts.merkle import root_of
-from deml.contracts.sample_tree import SampleTree
+from deml.contracts.sample_tree import SampleProof, SampleTree
 from deml.contracts.types import CreatedCompetition
 from deml.dataset.npz import read_npz
 from deml.exceptions import DisputeError, ModelRejected, PayloadError
@@ -140,9 +137,13 @@ def check(comp: Competition, evidence: Evidence) -> list[str]:
     problems = []
     if evidence.competition.lower() != comp.address.lower():
         problems.append(f"it is about competition {evidence.competition}, not {comp.address}")
-    packed = struct.pack(">II", evidence.sample, evidence.label) + bytes.fromhex(evidence.features)
-    siblings = [bytes.fromhex(s) for s in evidence.sample_proof]
-    if root_of(keccak(packed), evidence.sample, siblings) != comp.params().samples_root:
+    presented = SampleProof(
+        evidence.sample,
+        evidence.label,
+        bytes.fromhex(evidence.features),
+        [bytes.fromhex(s) for s in evidence.sample_proof],
+    )
+    if not presented.proves(comp.params().samples_root):
         problems.append(
             f"its sample is not the host's sample {evidence.sample} with label {evidence.label}"
             " (its Merkle proof does not lead to the samples root on chain)"

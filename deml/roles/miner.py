@@ -154,9 +154,10 @@ def fetch_test_split(
         datapackage.decrypt_test(folder / manifest["files"]["test"]["path"], key.hex(), plain)
         spec = ModelSpec.from_manifest(manifest)
         # Checked on the headers, before numpy allocates a byte of it.
-        shape = (comp.params().test_set_size, *spec.input_shape)
+        params = comp.params()
+        shape = (params.test_set_size, *spec.input_shape)
         x, y = read_npz(plain, f"the test split {plain}", shape)
-        if samples_root(x, y) != comp.params().samples_root:
+        if samples_root(x, y) != params.samples_root:
             raise ManifestError(
                 "the decrypted test split is not the one the host committed at creation (its"
                 " samples root differs): a dispute could not present its samples"

@@ -83,10 +83,6 @@ class Circuit:
     def run_args(self) -> dict[str, Any]:
         return dict(json.loads(self.settings.read_text())["run_args"])
 
-    @property
-    def logrows(self) -> int:
-        return int(self.run_args["logrows"])
-
 
 def make_settings(onnx_bytes: bytes, calibration: np.ndarray, folder: Path) -> Path:
     """An architecture's settings, calibrated on samples of its data (scales, rows): fixed once

@@ -25,6 +25,7 @@ def test_every_sample_proves_at_its_index_only(split: tuple[np.ndarray, np.ndarr
         leaf = keccak(leaf_bytes(s.index, x[i], s.label))
         assert root_of(leaf, i, s.proof) == tree.root
         assert root_of(leaf, (i + 1) % len(x), s.proof) != tree.root
+        assert s.proves(tree.root) and not s.proves(bytes(32))
     with pytest.raises(ValueError, match=r"outside the split's 0\.\.12"):
         tree.proof(13)
 
