@@ -65,7 +65,9 @@ class LocalNode:
         if not self.record.is_file():
             return None
         info = NodeInfo(**json.loads(self.record.read_text()))
-        if alive(info.pid, b"anvil") and rpc_chain_id(info.url) is not None:
+        # The process is asked, not the port: a node busy for a second (loading its KZG setup
+        # for a first blob, a loaded machine) is still this state dir's node, not a stale record.
+        if alive(info.pid, b"anvil"):
             return info
         self.record.unlink(missing_ok=True)
         return None
@@ -154,20 +156,27 @@ def connect(settings: Settings, *, autostart: bool = True) -> Chain:
     flaky endpoint must not move a miner onto a chain of its own)."""
     network = settings.active_network
     assert network.rpc_url is not None  # checked when the settings loaded
-    if rpc_chain_id(network.rpc_url) is None and network.dev and autostart:
+    # Only the dev chain of this state dir may be started here, so only it is probed (1 s).
+    # A node the user named is asked by the connection itself, with its own longer timeout: a
+    # loaded node can take seconds to answer (anvil loading its KZG setup for a first blob).
+    own = network.dev and autostart and settings.rpc_url is None
+    if own and rpc_chain_id(network.rpc_url) is None:
         host, port = _local_address(network.rpc_url)
-        if settings.rpc_url is not None:
-            raise ChainUnreachable(
-                f"no chain answers at {network.rpc_url} (DEML_RPC_URL): start that node, or"
-                " unset DEML_RPC_URL to use this state dir's dev chain (`deml chain up`)"
-            )
         if host is None:
             raise ChainUnreachable(
                 f"no dev chain answers at {network.rpc_url}, and it is not local"
             )
         mnemonic = network.mnemonic.get_secret_value() if network.mnemonic else ""
         LocalNode(settings.state_dir).start(port=port, chain_id=network.chain_id, mnemonic=mnemonic)
-    return Chain.from_settings(settings)
+    try:
+        return Chain.from_settings(settings)
+    except ChainUnreachable as exc:
+        if not (network.dev and settings.rpc_url is not None):
+            raise
+        raise ChainUnreachable(
+            f"no chain answers at {network.rpc_url} (DEML_RPC_URL): start that node, or unset"
+            f" DEML_RPC_URL to use this state dir's dev chain (`deml chain up`); {exc}"
+        ) from None
 
 
 def anvil_binary() -> Path:
