@@ -13,34 +13,13 @@ import onnxruntime as ort
 import pytest
 
 from deml.exceptions import ProofError
-from deml.model import export, transform, zoo
-from deml.model.spec import ModelSpec
 from deml.zk import circuit as zk
-
-SPEC = ModelSpec((64,), 10)  # the digits dataset's shape, as the demo's
+from tests.helpers.zk import Built, build_mlps
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """Two zoo MLPs with other weights, one circuit (settings, keys) for both."""
-    root = tmp_path_factory.mktemp("zk")
-    rng = np.random.default_rng(0)
-    samples = rng.integers(0, 17, size=(24, 64)).astype(np.float32)  # pixels 0..16
-    models = [export.to_onnx(zoo.build("torch-mlp", SPEC, seed=s), SPEC) for s in (0, 1)]
-    models.append(transform.apply(models[0], "int4"))  # model 0 as a competitor packs it
-    settings = zk.make_settings(models[0], samples[:16], root / "mlp")
-    srs = zk.generate_srs(
-        root / "srs" / "test.srs", json.loads(settings.read_text())["run_args"]["logrows"]
-    )
-    compiled = [zk.compile_model(m, settings, root / f"model{i}") for i, m in enumerate(models)]
-    circuit = zk.setup(compiled[0], settings, srs)
-    return {
-        "root": root,
-        "samples": samples,
-        "models": models,
-        "compiled": compiled,
-        "circuit": circuit,
-    }
+def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    return build_mlps(tmp_path_factory.mktemp("zk"))
 
 
 def logits_of(model: bytes, sample: np.ndarray) -> np.ndarray:
@@ -54,14 +33,14 @@ def clearest(model: bytes, samples: np.ndarray) -> int:
     return int(np.argmax(leads))
 
 
-def test_a_proof_shows_the_prediction_and_binds_the_weights(built: dict) -> None:
-    circuit, root = built["circuit"], built["root"]
-    samples = built["samples"][16:]  # not the calibration ones
-    i = clearest(built["models"][0], samples)
+def test_a_proof_shows_the_prediction_and_binds_the_weights(built: Built) -> None:
+    circuit, root = built.circuit, built.root
+    samples = built.samples[16:]  # not the calibration ones
+    i = clearest(built.models[0], samples)
     j = (i + 1) % len(samples)
-    first = zk.prove(circuit, built["compiled"][0], samples[i], root / "p0").proof
-    again = zk.prove(circuit, built["compiled"][0], samples[j], root / "p1").proof
-    other = zk.prove(circuit, built["compiled"][1], samples[i], root / "p2").proof
+    first = zk.prove(circuit, built.compiled[0], samples[i], root / "p0").proof
+    again = zk.prove(circuit, built.compiled[0], samples[j], root / "p1").proof
+    other = zk.prove(circuit, built.compiled[1], samples[i], root / "p2").proof
     # One verifying key serves both models: the architecture's.
     assert all(zk.verify(circuit, p) for p in (first, again, other))
     # The weights' commitment: the same for one model on any sample, another for other weights.
@@ -69,30 +48,30 @@ def test_a_proof_shows_the_prediction_and_binds_the_weights(built: dict) -> None
     assert len(first.commitment) == zk.COMMITMENT_BYTES
     # The public values are the sample in fixed point and the model's logits.
     assert first.inputs == zk.fixed_point(samples[i], circuit.run_args["input_scale"])
-    expected = logits_of(built["models"][0], samples[i])
+    expected = logits_of(built.models[0], samples[i])
     shown = np.array(first.logits) / 2**first.scale
     assert np.abs(shown - expected).max() < 0.02
     # Away from a near-tie, the circuit names the class ONNX Runtime does.
     assert first.margin > 0.05 and first.predicted == int(np.argmax(expected))
 
 
-def test_a_packed_model_proves_under_its_architectures_key(built: dict) -> None:
+def test_a_packed_model_proves_under_its_architectures_key(built: Built) -> None:
     """The codec's transforms (weights as int4 or float16, restored by Cast and Mul) fold into
     the circuit's committed weights: one verifier serves a model however it was packed, and
     the commitment names the packed weights, not the float ones they came from."""
-    circuit, root = built["circuit"], built["root"]
-    sample = built["samples"][17]
-    packed = zk.prove(circuit, built["compiled"][2], sample, root / "p4").proof
-    float_ = zk.prove(circuit, built["compiled"][0], sample, root / "p5").proof
+    circuit, root = built.circuit, built.root
+    sample = built.samples[17]
+    packed = zk.prove(circuit, built.compiled[2], sample, root / "p4").proof
+    float_ = zk.prove(circuit, built.compiled[0], sample, root / "p5").proof
     assert zk.verify(circuit, packed)
     assert packed.commitment != float_.commitment
-    expected = logits_of(built["models"][2], sample)
+    expected = logits_of(built.models[2], sample)
     assert np.abs(np.array(packed.logits) / 2**packed.scale - expected).max() < 0.02
 
 
-def test_a_proof_with_a_changed_public_value_does_not_verify(built: dict) -> None:
-    circuit, root = built["circuit"], built["root"]
-    proof = zk.prove(circuit, built["compiled"][0], built["samples"][22], root / "p3").proof
+def test_a_proof_with_a_changed_public_value_does_not_verify(built: Built) -> None:
+    circuit, root = built.circuit, built.root
+    proof = zk.prove(circuit, built.compiled[0], built.samples[22], root / "p3").proof
     data = json.loads(proof.file.read_text())
     logit = int.from_bytes(bytes.fromhex(data["instances"][0][-1]), "little")
     data["instances"][0][-1] = ((logit + 1) % zk.FIELD).to_bytes(32, "little").hex()
@@ -101,30 +80,28 @@ def test_a_proof_with_a_changed_public_value_does_not_verify(built: dict) -> Non
     assert not zk.verify(circuit, zk.read_proof(circuit, forged))
 
 
-def test_a_proof_past_its_memory_fails_with_the_reason(built: dict, tmp_path: Path) -> None:
+def test_a_proof_past_its_memory_fails_with_the_reason(built: Built, tmp_path: Path) -> None:
     with pytest.raises(ProofError, match="exited with"):
         zk.prove(
-            built["circuit"], built["compiled"][0], built["samples"][23], tmp_path,
+            built.circuit, built.compiled[0], built.samples[23], tmp_path,
             memory_bytes=64 * 1024**2,
         )  # fmt: skip
     with pytest.raises(ProofError, match="ran out of time"):
-        zk.prove(
-            built["circuit"], built["compiled"][0], built["samples"][23], tmp_path, timeout_s=0.5
-        )
+        zk.prove(built.circuit, built.compiled[0], built.samples[23], tmp_path, timeout_s=0.5)
 
 
-def test_the_architectures_verifier_checks_proofs_on_chain(built: dict) -> None:
+def test_the_architectures_verifier_checks_proofs_on_chain(built: Built) -> None:
     from deml.chain.client import Chain
     from deml.exceptions import ContractRevert
     from deml.zk import verifier
 
-    circuit, root = built["circuit"], built["root"]
+    circuit, root = built.circuit, built.root
     artifact = verifier.compile_verifier(verifier.solidity(circuit, root / "evm"))
     assert artifact.deployed_size <= 24_576  # EIP-170: deployable on any chain
     chain = Chain.in_process()
     contract = chain.deploy(artifact)
     proofs = [
-        zk.prove(circuit, built["compiled"][m], built["samples"][16 + m], root / f"evm{m}").proof
+        zk.prove(circuit, built.compiled[m], built.samples[16 + m], root / f"evm{m}").proof
         for m in (0, 1)
     ]
     for proof in proofs:  # one verifier, two models

@@ -1,0 +1,154 @@
+"""Which model a dispute's proof is about, settled without trusting anyone: the weights'
+KZG commitment a proof carries is recomputed from the model's weights, off chain by anyone
+(`deml.zk.binding`) and on chain in chunks against the architecture's pinned points.
+
+A challenger could otherwise present a proof about another model (one that predicts what it
+needs) and call it the revealed one; here the contract computes the revealed weights'
+commitment itself, so only the real model's proofs match it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from web3.contract import Contract
+
+from deml import artifacts
+from deml.chain.client import Chain
+from deml.zk import binding
+from deml.zk import circuit as zk
+from tests.helpers.reverts import raises
+from tests.helpers.zk import Built, build_mlps
+
+ARCH = b"torch-mlp".ljust(32, b"\0")
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    return build_mlps(tmp_path_factory.mktemp("zk"))
+
+
+@pytest.fixture(scope="module")
+def proofs(built: Built) -> list[zk.Proof]:
+    """A proof of each model on one sample: each carries its model's commitment."""
+    return [
+        zk.prove(built.circuit, c, built.samples[20], built.root / f"proof{i}").proof
+        for i, c in enumerate(built.compiled)
+    ]
+
+
+def messages(built: Built) -> list[list[int]]:
+    scale = json.loads(built.circuit.settings.read_text())["run_args"]["param_scale"]
+    rows = binding.usable_rows(built.circuit)
+    return [binding.message(m, scale, rows) for m in built.models]
+
+
+def point(data: bytes) -> tuple[int, int]:
+    return int.from_bytes(data[:32], "big"), int.from_bytes(data[32:], "big")
+
+
+def test_anyone_recomputes_a_models_commitment_from_its_weights(
+    built: Built, proofs: list[zk.Proof]
+) -> None:
+    """Off chain: the message of each model (float, other weights, packed as int4) commits to
+    exactly what its proofs carry, and the commitments of the three differ."""
+    computed = [binding.commitment(m, built.circuit) for m in messages(built)]
+    assert computed == [p.commitment for p in proofs]
+    assert len(set(computed)) == 3
+    # The packed model's message has the float one's length: one circuit, one set of points.
+    assert len({len(m) for m in messages(built)}) == 1
+
+
+@pytest.fixture
+def registry(anvil_chain: Chain, built: Built) -> tuple[Contract, list[bytes]]:
+    """Architectures with the MLP pinned. Its verifier here is any contract with code (the
+    registry itself): these tests are about the commitment, not about verifying proofs."""
+    contract = anvil_chain.deploy(artifacts.load("Architectures"))
+    size = len(messages(built)[0])
+    points = binding.point_chunks(built.circuit.srs, size)
+    bx, by = point(binding.blind(built.circuit))
+    chunk_hashes = [anvil_chain.w3.keccak(p) for p in points]
+    anvil_chain.transact(
+        contract.functions.register(ARCH, contract.address, size, bx, by, chunk_hashes)
+    )
+    return contract, points
+
+
+def run_steps(
+    chain: Chain, contract: Contract, values: list[int], points: list[bytes]
+) -> list[int]:
+    """Every step of one model's commitment; the gas of each."""
+    chunks = binding.weight_chunks(values)
+    hashes = [chain.w3.keccak(c) for c in chunks]
+    root = binding.weights_root(values)
+    gas = []
+    for chunk, pts in zip(chunks, points, strict=True):
+        receipt = chain.transact(contract.functions.step(ARCH, root, hashes, chunk, pts))
+        gas.append(receipt["gasUsed"])
+    return gas
+
+
+def test_the_contract_computes_the_commitment_a_proof_carries(
+    anvil_chain: Chain, built: Built, proofs: list[zk.Proof], registry: tuple[Contract, list[bytes]]
+) -> None:
+    contract, points = registry
+    values = messages(built)
+    root = binding.weights_root(values[2])  # the packed model, as a competitor reveals it
+    assert anvil_chain.call(contract.functions.commitmentOf(ARCH, root)) == [False, 0, 0]
+    gas = run_steps(anvil_chain, contract, values[2], points)
+    done, x, y = anvil_chain.call(contract.functions.commitmentOf(ARCH, root))
+    assert done and (x, y) == point(proofs[2].commitment)
+    assert (x, y) != point(proofs[0].commitment)  # its float original's proofs do not match
+    assert len(gas) == 10 and max(gas) < 2**24  # each step fits one transaction
+    with raises("AlreadyComputed"):
+        run_steps(anvil_chain, contract, values[2], points[:1])
+
+
+def test_a_step_with_other_weights_or_other_points_reverts(
+    anvil_chain: Chain, built: Built, registry: tuple[Contract, list[bytes]]
+) -> None:
+    contract, points = registry
+    values = messages(built)[0]
+    chunks = binding.weight_chunks(values)
+    hashes = [anvil_chain.w3.keccak(c) for c in chunks]
+    root = binding.weights_root(values)
+    forged = bytearray(chunks[0])
+    forged[3] ^= 1  # one weight's last bit, the hashes left as they were
+    with raises("ChunkMismatch"):
+        anvil_chain.transact(contract.functions.step(ARCH, root, hashes, bytes(forged), points[0]))
+    with raises("ChunkMismatch"):  # the second chunk first
+        anvil_chain.transact(contract.functions.step(ARCH, root, hashes, chunks[1], points[1]))
+    with raises("PointsMismatch"):  # the points of other rows
+        anvil_chain.transact(contract.functions.step(ARCH, root, hashes, chunks[0], points[1]))
+    with raises("WeightsRootMismatch"):  # the chunk hashes of other weights
+        anvil_chain.transact(
+            contract.functions.step(ARCH, root, hashes[::-1], chunks[0], points[0])
+        )
+    unknown = b"keras-mlp".ljust(32, b"\0")
+    with raises("ArchitectureUnknown"):
+        anvil_chain.transact(contract.functions.step(unknown, root, hashes, chunks[0], points[0]))
+
+
+def test_an_architecture_is_pinned_once_by_its_registrar(
+    anvil_chain: Chain, registry: tuple[Contract, list[bytes]]
+) -> None:
+    contract, points = registry
+    hashes = [anvil_chain.w3.keccak(p) for p in points]
+    with raises("ArchitectureExists"):
+        anvil_chain.transact(
+            contract.functions.register(ARCH, contract.address, 9610, 1, 2, hashes)
+        )
+    other = b"other".ljust(32, b"\0")
+    with raises("NotRegistrar"):
+        anvil_chain.transact(
+            contract.functions.register(other, contract.address, 9610, 1, 2, hashes),
+            sender=anvil_chain.accounts[1],
+        )
+    with raises("ArchitectureInvalid"):  # ten chunks of points for a model of one chunk
+        anvil_chain.transact(
+            contract.functions.register(other, contract.address, 1000, 1, 2, hashes)
+        )
+    with raises("ArchitectureInvalid"):  # a verifier without code
+        anvil_chain.transact(
+            contract.functions.register(other, anvil_chain.accounts[2].address, 9610, 1, 2, hashes)
+        )
