@@ -58,6 +58,7 @@ FACTORY_CONFIG = {
     "min_units": 1,
     "min_seats": 3,
     "min_window": 60,
+    "challenge_bond": ETHER // 10,
 }
 PRIZE = 10 * ETHER
 ENTRY_FEE = ETHER // 10

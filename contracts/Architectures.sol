@@ -30,6 +30,10 @@ contract Architectures {
     struct Architecture {
         address verifier; // the EZKL verifier of its proofs
         uint32 weights; // how many weights a model of it has
+        uint32 inputs; // the proof's public values: `inputs` features, then `classes` logits
+        uint16 classes;
+        uint8 inputScale; // features enter the circuit as round(x * 2**inputScale)
+        uint64 margin; // a proof counts when its top logit leads by this much (fixed point)
         uint256 bx; // B, the blinding rows' commitment
         uint256 by;
         bytes32[] pointChunks; // keccak256 of each chunk's Lagrange points (x, y: 64 bytes)
@@ -39,6 +43,7 @@ contract Architectures {
         uint256 x; // the running sum, B first
         uint256 y;
         uint32 next; // the next chunk; all of them: the sum is the commitment
+        address by; // who added the last chunk (a dispute pays it when the sum refutes a claim)
     }
 
     address public immutable registrar;
@@ -62,32 +67,21 @@ contract Architectures {
         registrar = msg.sender;
     }
 
-    /// @notice Pin an architecture: its verifier, its size, B and its points' chunk hashes.
+    /// @notice Pin an architecture: its verifier, its sizes, B and its points' chunk hashes.
     ///         Once registered it never changes (disputes in flight rely on it).
-    function register(
-        bytes32 id,
-        address verifier,
-        uint32 weights,
-        uint256 bx,
-        uint256 by,
-        bytes32[] calldata pointChunks
-    ) external {
+    function register(bytes32 id, Architecture calldata a) external {
         if (msg.sender != registrar) revert NotRegistrar();
         if (_architectures[id].weights != 0) revert ArchitectureExists();
-        if (verifier.code.length == 0 || weights == 0 || pointChunks.length != _chunks(weights)) {
+        bool sized = a.weights != 0 && a.inputs != 0 && a.classes > 1 && a.inputScale <= 30;
+        if (a.verifier.code.length == 0 || !sized || a.pointChunks.length != _chunks(a.weights)) {
             revert ArchitectureInvalid();
         }
-        _architectures[id] = Architecture(verifier, weights, bx, by, pointChunks);
-        emit ArchitectureRegistered(id, verifier, weights);
+        _architectures[id] = a;
+        emit ArchitectureRegistered(id, a.verifier, a.weights);
     }
 
-    function architecture(bytes32 id)
-        external
-        view
-        returns (address verifier, uint32 weights, uint256 bx, uint256 by, bytes32[] memory pointChunks)
-    {
-        Architecture storage a = _architectures[id];
-        return (a.verifier, a.weights, a.bx, a.by, a.pointChunks);
+    function architecture(bytes32 id) external view returns (Architecture memory) {
+        return _architectures[id];
     }
 
     /// @notice Add the next chunk of a model's weights to its commitment. Anyone may; each chunk
@@ -115,21 +109,22 @@ contract Architectures {
         if (points.length != 64 * n || keccak256(points) != a.pointChunks[c]) revert PointsMismatch(c);
         (uint256 x, uint256 y) = c == 0 ? (a.bx, a.by) : (sum.x, sum.y);
         (x, y) = _accumulate(x, y, weights, points);
-        (sum.x, sum.y, sum.next) = (x, y, uint32(c + 1));
+        (sum.x, sum.y, sum.next, sum.by) = (x, y, uint32(c + 1), msg.sender);
         done = c + 1 == chunks;
         if (done) emit CommitmentComputed(id, weightsRoot, x, y);
     }
 
-    /// @notice The commitment of the weights named by `weightsRoot`, once every chunk is in.
+    /// @notice The commitment of the weights named by `weightsRoot`, once every chunk is in,
+    ///         and who added the last chunk.
     function commitmentOf(bytes32 id, bytes32 weightsRoot)
         external
         view
-        returns (bool done, uint256 x, uint256 y)
+        returns (bool done, uint256 x, uint256 y, address by)
     {
         Sum storage sum = _sums[id][weightsRoot];
         uint256 total = _architectures[id].weights;
         done = total != 0 && sum.next == _chunks(total);
-        return (done, done ? sum.x : 0, done ? sum.y : 0);
+        if (done) (x, y, by) = (sum.x, sum.y, sum.by);
     }
 
     /// @notice Chunks computed so far for these weights (what the next `step` must bring).

@@ -5,6 +5,7 @@ import {Clones} from "@openzeppelin/contracts/proxy/Clones.sol";
 import {Address} from "@openzeppelin/contracts/utils/Address.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {ICompetition} from "./ICompetition.sol";
+import {IDisputes} from "./IDisputes.sol";
 import {IMinerPool} from "./IMinerPool.sol";
 import {ScoreTree} from "./ScoreTree.sol";
 
@@ -23,13 +24,11 @@ contract Competition is ICompetition, ReentrancyGuardTransient {
     ///      split, or its size or manifest is wrong.
     bytes32 public constant HOST_FAULT = keccak256("deml.v2.host-fault");
     address private constant _BURN = address(0);
-    uint256 private constant _MAX_SEATS = 255;
     uint256 private constant _DRAW_BATCH = 16;
     /// @dev A blob carries 4,096 field elements of 31 payload bytes; a payload is prefixed by
     ///      one byte of encoding version and four of length (deml/chain/blobs.py).
     uint256 private constant _BLOB_DATA = 126_976;
     uint256 private constant _BLOB_HEADER = 5;
-    uint256 private constant _MAX_BLOBS = 6;
 
     /// @dev Creation parameters, as immutable arguments in the clone's code (EIP-1167 with
     ///      appended data): abi.encode(host, prize, pool, minSeats, minWindow, Params).
@@ -39,6 +38,7 @@ contract Competition is ICompetition, ReentrancyGuardTransient {
         address pool;
         uint256 minSeats;
         uint256 minWindow;
+        address disputes; // the factory's dispute contract: it alone overturns a root
         uint128 entryFee;
         uint128 hostBond;
         uint128 drawBounty;
@@ -72,6 +72,7 @@ contract Competition is ICompetition, ReentrancyGuardTransient {
         uint32 winnerId; // the named winner; during a tally, the best settled so far
         uint32 winnerScore;
         uint40 revoteAt; // when the re-vote was called
+        uint8 overturned; // bit r: round r's decided root was overturned
     }
 
     struct Money {
@@ -112,6 +113,7 @@ contract Competition is ICompetition, ReentrancyGuardTransient {
     mapping(uint256 round => mapping(uint256 id => Count)) private _counts;
     mapping(uint256 round => mapping(uint256 id => mapping(uint32 score => uint16 seats))) private _otherSeats;
     mapping(uint256 word => uint256 bits) private _publishedLeaves;
+    mapping(uint256 round => address challenger) private _challengers;
 
     constructor() {
         // The implementation behind the clones can never be initialized itself.
@@ -123,30 +125,10 @@ contract Competition is ICompetition, ReentrancyGuardTransient {
     function initialize() external payable {
         if (_state.initialized) revert AlreadyInitialized();
         Config memory cfg = _config();
-        _checkDeadlines(cfg);
-        if (cfg.winnerBps == 0 || cfg.winnerBps >= _BPS) revert SharesInvalid(cfg.winnerBps);
+        // The parameters are checked by the factory (CompetitionFactory._checkParams): a clone
+        // made by hand is not in the pool and cannot draw a jury. Here, the funding only.
         if (cfg.prize == 0) revert PrizeInvalid(cfg.prize);
         if (cfg.prize > type(uint128).max) revert AmountTooLarge(cfg.prize);
-        if (cfg.hostBond < cfg.prize) revert HostBondTooSmall(cfg.hostBond, cfg.prize);
-        if (cfg.entryFee == 0) revert EntryFeeInvalid(cfg.entryFee);
-        if (cfg.seats < cfg.minSeats || cfg.seats % 2 == 0 || cfg.seats > _MAX_SEATS) {
-            revert SeatsInvalid(cfg.seats, cfg.minSeats);
-        }
-        if (cfg.testSetSize == 0) revert TestSetSizeInvalid(cfg.testSetSize);
-        if (cfg.samplesRoot == bytes32(0)) revert SamplesRootInvalid();
-        if (cfg.maxModelBytes == 0) revert ModelCapInvalid(cfg.maxModelBytes);
-        if (cfg.revealMode == RevealMode.Blob && cfg.maxModelBytes > _MAX_BLOBS * _BLOB_DATA - _BLOB_HEADER) {
-            revert ModelCapInvalid(cfg.maxModelBytes);
-        }
-        if (cfg.maxSubmissions == 0) revert SubmissionCapInvalid(cfg.maxSubmissions);
-        IMinerPool miners = IMinerPool(cfg.pool);
-        uint256 revoteSeats = 2 * uint256(cfg.seats) + 1;
-        if (miners.totalUnits() < revoteSeats) revert PoolTooSmall(miners.totalUnits(), revoteSeats);
-        // The longest life: both votes, each with a tally and its dispute window. A juror's
-        // bond must still be in the pool when the last of them ends.
-        uint256 vote = uint256(cfg.voteRevealDeadline) - cfg.keyDeadline + 2 * uint256(cfg.tallyDuration);
-        uint256 longest = uint256(cfg.keyDeadline) - block.timestamp + 2 * vote;
-        if (longest >= miners.unbondingDelay()) revert CompetitionTooLong(longest, miners.unbondingDelay());
         uint256 funding = cfg.prize + cfg.hostBond + 2 * uint256(cfg.drawBounty) + cfg.publishBounty;
         if (msg.value != funding) revert FundingMismatch(funding, msg.value);
         _state.initialized = true;
@@ -493,6 +475,27 @@ contract Competition is ICompetition, ReentrancyGuardTransient {
         emit DissentProven(r, juror, id, score, count.topScore);
     }
 
+    /// @notice Called by the dispute contract when a decided root is proven wrong (or was never
+    ///         published with its bitmaps, `challenger` zero): the root's majority is slashed,
+    ///         half of it to the challenger, and round 1 goes to a re-vote; round 2 is void.
+    function overturn(address challenger) external {
+        State memory st = _state;
+        uint256 r = st.round;
+        bool decided = _rootDecided(r) && _rounds[r].leader != HOST_FAULT && st.overturned & (1 << r) == 0;
+        if (msg.sender != _config().disputes || st.finalized || !decided) {
+            revert NotOverturnable(r);
+        }
+        st.overturned |= uint8(1 << r);
+        _challengers[r] = challenger;
+        if (r == 1) {
+            st.round = 2;
+            st.revoteAt = uint40(block.timestamp);
+            emit RevoteStarted(2 * uint256(_config().seats) + 1);
+        }
+        _state = st;
+        emit RootOverturned(r, challenger);
+    }
+
     // ---------------------------------------------------------------------------------------
     // Finalize, settle jurors, claim (permissionless bookkeeping)
     // ---------------------------------------------------------------------------------------
@@ -526,7 +529,16 @@ contract Competition is ICompetition, ReentrancyGuardTransient {
             earning = rnd.leaderSeats;
             if (rnd.leader == HOST_FAULT) {
                 outcome = Outcome.HostFault;
+            } else if (st.overturned & (1 << r) != 0) {
+                outcome = Outcome.Void; // the re-vote's root overturned too
+                earning = 0;
             } else {
+                // The dispute window: as long as a tally's. Then every challenge must be closed
+                // and the vector published with its bitmaps (else it is overturned).
+                uint256 disputesEnd = uint256(rnd.revealDeadline) + cfg.tallyDuration;
+                if (block.timestamp < disputesEnd || !IDisputes(cfg.disputes).cleared(address(this), r)) {
+                    revert SettlementTooEarly(uint256(Phase.Settle));
+                }
                 Verdict storage ruling = _verdicts[rnd.leader];
                 Submission storage best = _submissions[ruling.winnerId];
                 bool valid = ruling.count == st.revealed && best.owner != address(0) && ruling.winnerScore > 0
@@ -623,6 +635,16 @@ contract Competition is ICompetition, ReentrancyGuardTransient {
         if (_rootDecided(r)) return Phase.Settle;
         if (block.timestamp < rnd.tallyDeadline || rnd.settled < st.revealed) return Phase.Tally;
         return Phase.Settle;
+    }
+
+    /// @notice The dispute contract this competition answers to (contracts/Disputes.sol).
+    function disputes() external view returns (address) {
+        return _config().disputes;
+    }
+
+    /// @notice Bit r: round r's decided root was overturned (see `overturn`).
+    function overturned() external view returns (uint8) {
+        return _state.overturned;
     }
 
     /// @notice The host.
@@ -862,6 +884,10 @@ contract Competition is ICompetition, ReentrancyGuardTransient {
             // Nothing was put to the vote: every drafted seat is released.
             kept = backed;
             earns = outcome == Outcome.KeyWithheld;
+        } else if (st.overturned & (1 << r) != 0) {
+            // A root proven wrong: its majority is slashed; the other present seats are
+            // released, unpaid.
+            kept = s.state == Vote.Revealed && s.hash != _rounds[r].leader ? backed : 0;
         } else if (r != st.round) {
             // The first vote, followed by a re-vote: present seats are released, unpaid.
             kept = s.state == Vote.Revealed ? backed : 0;
@@ -887,7 +913,10 @@ contract Competition is ICompetition, ReentrancyGuardTransient {
         s.state = Vote.Settled;
         IMinerPool miners = IMinerPool(_config().pool);
         if (kept != 0) miners.release(juror, kept);
-        if (burned != 0) miners.slash(juror, burned);
+        if (burned != 0) {
+            bool majority = _state.overturned & (1 << r) != 0 && s.hash == _rounds[r].leader;
+            miners.slash(juror, burned, majority ? _challengers[r] : _BURN);
+        }
         // Its JurorSettled event says what it earned: no Credited event (it would cost each
         // juror's settlement about 2.5k gas more).
         if (reward != 0) _participants[juror].credits += uint128(reward);
@@ -945,35 +974,6 @@ contract Competition is ICompetition, ReentrancyGuardTransient {
         if (amount == 0) return;
         _participants[account].credits += uint128(amount);
         emit Credited(account, amount, reason);
-    }
-
-    function _checkDeadlines(Config memory cfg) private view {
-        if (
-            block.timestamp >= cfg.submitDeadline || cfg.submitDeadline >= cfg.revealDeadline
-                || cfg.revealDeadline >= cfg.keyDeadline || cfg.keyDeadline >= cfg.voteCommitDeadline
-                || cfg.voteCommitDeadline >= cfg.voteRevealDeadline
-        ) {
-            revert DeadlinesOutOfOrder(
-                block.timestamp,
-                cfg.submitDeadline,
-                cfg.revealDeadline,
-                cfg.keyDeadline,
-                cfg.voteCommitDeadline,
-                cfg.voteRevealDeadline
-            );
-        }
-        uint256 minimum = cfg.minWindow;
-        uint256[6] memory windows = [
-            uint256(cfg.submitDeadline) - block.timestamp,
-            uint256(cfg.revealDeadline) - cfg.submitDeadline,
-            uint256(cfg.keyDeadline) - cfg.revealDeadline,
-            uint256(cfg.voteCommitDeadline) - cfg.keyDeadline,
-            uint256(cfg.voteRevealDeadline) - cfg.voteCommitDeadline,
-            uint256(cfg.tallyDuration)
-        ];
-        for (uint256 i = 0; i < windows.length; ++i) {
-            if (windows[i] < minimum) revert WindowTooShort(i, windows[i], minimum);
-        }
     }
 
     function _config() private view returns (Config memory) {

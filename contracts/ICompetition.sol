@@ -170,6 +170,10 @@ interface ICompetition {
     event SubmissionSettled(uint256 indexed round, uint256 indexed id, bool validated, uint32 score, uint16 seats);
     event DissentProven(uint256 indexed round, address indexed juror, uint256 id, uint32 score, uint32 settledScore);
     event RevoteStarted(uint256 seats);
+    /// @notice A decided root was proven wrong (a dispute), or never published with its bitmaps
+    ///         (challenger zero): its majority is slashed, and a re-vote follows (round 1) or
+    ///         the competition is void (round 2).
+    event RootOverturned(uint256 indexed round, address challenger);
     event Finalized(
         Outcome outcome,
         uint256 winnerId,
@@ -254,6 +258,7 @@ interface ICompetition {
     // -- settlement and claims -----------------------------------------------------------
     error SettlementTooEarly(uint256 phase);
     error AlreadyFinalized();
+    error NotOverturnable(uint256 round);
     error NotFinalized();
     error JurorAlreadySettled(uint256 round, address juror);
     error NothingToClaim(address account);

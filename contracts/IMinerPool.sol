@@ -25,6 +25,7 @@ interface IMinerPool {
     event SealExpired(address indexed competition, uint256 targetBlock);
     event SeatsReleased(address indexed competition, address indexed juror, uint256 seats);
     event SeatsSlashed(address indexed competition, address indexed juror, uint256 seats, uint256 burned);
+    event RewardCredited(address indexed challenger, address indexed juror, uint256 amount);
 
     error PoolCallerNotFactory(address caller);
     error PoolCallerNotCompetition(address caller);
@@ -58,8 +59,12 @@ interface IMinerPool {
     /// @notice Give back `seats` units a juror locked for the calling competition.
     function release(address account, uint256 seats) external;
 
-    /// @notice Burn `seats` units a juror locked for the calling competition.
-    function slash(address account, uint256 seats) external;
+    /// @notice Take `seats` units a juror locked for the calling competition: burned, or (`to`
+    ///         not zero: a challenger that proved the juror's root wrong) half paid to `to`.
+    function slash(address account, uint256 seats, address to) external;
+
+    /// @notice Withdraw the stakes won by challenges (see `slash`).
+    function claimReward() external;
 
     /// @notice Let `competition` (just created by the factory) draw, lock and slash.
     function register(address competition) external;

@@ -38,6 +38,7 @@ contract MinerPool is IMinerPool, ReentrancyGuardTransient {
     mapping(uint256 index => address juror) private _jurorAt;
     mapping(uint256 node => uint256 units) private _tree;
     mapping(address competition => bool) public isCompetition;
+    mapping(address challenger => uint256 amount) public rewards; // slashed stakes it won
     mapping(address competition => uint256 targetBlock) public sealedTarget;
     /// @dev Seats drawn so far under a competition's open seal (a jury is drawn in batches).
     mapping(address competition => uint256 seats) public drawnFor;
@@ -209,9 +210,12 @@ contract MinerPool is IMinerPool, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IMinerPool
-    /// @dev The units are burned, never paid to anyone: a majority that could collect the
-    ///      minority's stakes would be paid to slash the honest.
-    function slash(address account, uint256 seats) external onlyCompetition nonReentrant {
+    /// @dev The units are burned, never paid to a juror: a majority that could collect the
+    ///      minority's stakes would be paid to slash the honest. The one exception is a
+    ///      majority whose root a dispute proved wrong: half of its stakes go to the challenger
+    ///      (`to`, chosen by the competition, never by a vote), the rest is burned, so a
+    ///      majority that challenges itself to get its stakes back still loses half.
+    function slash(address account, uint256 seats, address to) external onlyCompetition nonReentrant {
         _unlock(account, seats);
         Juror storage j = _jurors[account];
         if (openSeals == 0) {
@@ -221,9 +225,23 @@ contract MinerPool is IMinerPool, ReentrancyGuardTransient {
         } else {
             j.pendingSlash += uint64(seats);
         }
-        uint256 burned = seats * seatStake;
-        emit SeatsSlashed(msg.sender, account, seats, burned);
-        Address.sendValue(payable(_BURN), burned);
+        uint256 slashed = seats * seatStake;
+        uint256 paid = to == _BURN ? 0 : slashed / 2;
+        emit SeatsSlashed(msg.sender, account, seats, slashed - paid);
+        if (paid != 0) {
+            rewards[to] += paid;
+            emit RewardCredited(to, account, paid);
+        }
+        Address.sendValue(payable(_BURN), slashed - paid);
+    }
+
+    /// @inheritdoc IMinerPool
+    function claimReward() external nonReentrant {
+        uint256 amount = rewards[msg.sender];
+        if (amount == 0) revert NothingToWithdraw(msg.sender);
+        rewards[msg.sender] = 0;
+        emit Withdrawn(msg.sender, amount);
+        Address.sendValue(payable(msg.sender), amount);
     }
 
     // ---------------------------------------------------------------------------------------

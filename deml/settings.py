@@ -54,10 +54,20 @@ class FactoryConfig(BaseModel):
     min_units: PositiveInt = Field(1, description="seats a miner bonds at least")
     min_seats: PositiveInt = Field(21, description="seats of a first vote at least")
     min_window_s: PositiveInt = Field(3600, description="seconds every phase lasts at least")
+    challenge_bond_eth: Decimal = Field(
+        Decimal("1"),
+        gt=0,
+        description="bond a dispute's challenge posts: it pays for recomputing a contested"
+        " weight commitment on chain (about 70 M gas for the zoo MLP)",
+    )
 
     @property
     def seat_stake_wei(self) -> int:
         return int(self.seat_stake_eth * 10**18)
+
+    @property
+    def challenge_bond_wei(self) -> int:
+        return int(self.challenge_bond_eth * 10**18)
 
     @property
     def unbonding_delay_s(self) -> int:

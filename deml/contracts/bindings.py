@@ -117,9 +117,16 @@ class CompetitionFactory(_Binding):
         min_units: int,
         min_seats: int,
         min_window: int,
+        challenge_bond: int,
         sender: LocalAccount | None = None,
     ) -> CompetitionFactory:
-        """Deploy a factory, and with it the Competition implementation and the miner pool."""
+        """Deploy a factory, and with it the Competition implementation and the miner pool;
+        first the architecture registry (the sender registers architectures) and the dispute
+        contract every competition of the factory answers to."""
+        registry = chain.deploy(artifacts.load("Architectures"), sender=sender)
+        disputes = chain.deploy(
+            artifacts.load("Disputes"), registry.address, challenge_bond, sender=sender
+        )
         deployed = chain.deploy(
             artifacts.load(cls.NAME),
             seat_stake,
@@ -127,9 +134,14 @@ class CompetitionFactory(_Binding):
             min_units,
             min_seats,
             min_window,
+            disputes.address,
             sender=sender,
         )
         return cls(chain, deployed.address)
+
+    def disputes(self) -> Disputes:
+        """The dispute contract of this factory's competitions."""
+        return Disputes(self.chain, self._call("disputes"))
 
     def pool(self) -> MinerPool:
         """The miner pool every competition of this factory draws its jury from."""
@@ -289,6 +301,14 @@ class Competition(_Binding):
 
     def prize(self) -> int:
         return int(self._call("prize"))
+
+    def disputes(self) -> Disputes:
+        """The dispute contract this competition answers to."""
+        return Disputes(self.chain, self._call("disputes"))
+
+    def overturned(self, r: int) -> bool:
+        """Whether round r's decided root was overturned (a dispute, or bitmaps unpublished)."""
+        return bool(int(self._call("overturned")) >> r & 1)
 
     def params(self) -> Params:
         """The creation parameters (fixed for life, so read once)."""
@@ -626,3 +646,72 @@ def _filters(values: dict[str, Any]) -> dict[str, Any]:
             continue
         filters[name] = to_checksum_address(value) if isinstance(value, str) else value
     return filters
+
+
+class Architectures(_Binding):
+    """The disputable architectures and their weight commitments (contracts/Architectures.sol)."""
+
+    NAME = "Architectures"
+
+
+class Disputes(_Binding):
+    """The dispute game of a factory's competitions (contracts/Disputes.sol, docs/disputes.md)."""
+
+    NAME = "Disputes"
+
+    def architectures(self) -> Architectures:
+        return Architectures(self.chain, self._call("architectures"))
+
+    def bond(self) -> int:
+        return int(self._call("bond"))
+
+    def cleared(self, competition: str, r: int) -> bool:
+        """Whether round r may settle on its root: bitmaps all out, no challenge open."""
+        return bool(self._call("cleared", competition, r))
+
+    def bitmaps_published(self, competition: str, r: int) -> set[int]:
+        """The first positions of the bitmap chunks published for round r."""
+        logs = self.contract.events.BitmapsPublished().get_logs(
+            from_block=0, argument_filters=_filters({"competition": competition, "round": r})
+        )
+        return {int(log["args"]["first"]) for log in logs}
+
+    def publish_bitmaps(
+        self, competition: str, chunk: Chunk, bitmaps: bytes, *, sender: LocalAccount | None
+    ) -> TxReceipt:
+        """Publish the bitmaps of a chunk of the winning vector."""
+        return self._send(
+            "publishBitmaps", competition, chunk.level, chunk.index, chunk.leaves, bitmaps,
+            chunk.proof, sender=sender,
+        )  # fmt: skip
+
+    def annul(self, competition: str, *, sender: LocalAccount | None) -> TxReceipt:
+        """Overturn a root whose bitmaps were not all published in the dispute window."""
+        return self._send("annul", competition, sender=sender)
+
+    def bind(
+        self, competition: str, submission: int, payload: bytes, *, sender: LocalAccount | None
+    ) -> TxReceipt:
+        """Bind a submission revealed as a disputable payload to its weights root."""
+        return self._send("bind", competition, submission, payload, sender=sender)
+
+    def binding(self, competition: str, submission: int) -> tuple[bytes, bytes] | None:
+        """(architecture, weights root) of a bound submission, or None."""
+        architecture, root = self._call("binding", competition, submission)
+        return None if root == b"\0" * 32 else (bytes(architecture), bytes(root))
+
+    def challenge(
+        self, competition: str, evidence: tuple[Any, ...], *, sender: LocalAccount | None
+    ) -> TxReceipt:
+        """Challenge a decided root with `evidence` (Disputes.Evidence, as a tuple), posting
+        the bond."""
+        return self._send("challenge", competition, evidence, sender=sender, value=self.bond())
+
+    def resolve(self, challenge: int, *, sender: LocalAccount | None) -> TxReceipt:
+        return self._send("resolve", challenge, sender=sender)
+
+    def claim(self, *, sender: LocalAccount | None) -> TxReceipt:
+        return self._send("claim", sender=sender)
+
+    def credits(self, account: str) -> int:
+        return int(self._call("credits", account))

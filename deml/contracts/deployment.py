@@ -68,6 +68,7 @@ def deploy(
         min_units=terms.min_units,
         min_seats=terms.min_seats,
         min_window=terms.min_window_s,
+        challenge_bond=terms.challenge_bond_wei,
         sender=sender,
     )
 

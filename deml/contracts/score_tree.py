@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from eth_abi import encode
 from eth_utils import keccak
@@ -34,6 +34,8 @@ class Score:
     id: int
     score: int
     correctness: bytes  # keccak256 of the per-sample correctness bitmap
+    # The bitmap itself, where known (not in the leaf): published for disputes.
+    bitmap: bytes = field(default=b"", compare=False)
 
     def packed(self) -> bytes:
         return struct.pack(">II", self.id, self.score) + self.correctness
@@ -107,6 +109,14 @@ class ScoreTree:
         """The whole vector in order, as chunks of 2**level leaves (or one, for a small tree)."""
         level = min(level, self.depth)
         return [self.chunk(level, i) for i in range((self.count + (1 << level) - 1) >> level)]
+
+    def bitmaps(self, chunk: Chunk) -> bytes:
+        """The bitmaps of a chunk's leaves, in order: what contracts/Disputes.sol takes with
+        the chunk (each is checked against its leaf's hash)."""
+        scores = self.scores[chunk.first : chunk.first + chunk.count]
+        if any(keccak(s.bitmap) != s.correctness for s in scores):
+            raise ValueError(f"this vector lacks the bitmaps of chunk {chunk.index}")
+        return b"".join(s.bitmap for s in scores)
 
     def position(self, submission_id: int) -> int:
         """The leaf position of a submission."""

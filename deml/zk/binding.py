@@ -23,7 +23,9 @@ single-commitment circuits are bound here (`message` refuses longer ones).
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -167,3 +169,49 @@ def point_chunks(srs: Path, count: int) -> list[bytes]:
     points = lagrange_points(srs, 0, count)
     size = CHUNK * 64
     return [points[i : i + size] for i in range(0, len(points), size)]
+
+
+# A proof counts only when its top logit leads the runner-up by this much: the circuit's fixed
+# point and ONNX Runtime's float32 agree on the class whenever the lead is wider than their
+# largest logit error (6·10⁻⁴ measured for the MLP, 3.5·10⁻³ for the CNN: docs/disputes.md).
+MARGIN = 2.0**-6
+
+
+@dataclass(frozen=True)
+class Registration:
+    """What contracts/Architectures.sol pins for an architecture (its `register` argument)."""
+
+    weights: int
+    inputs: int
+    classes: int
+    input_scale: int
+    margin: int  # in the logits' fixed point
+    blind: bytes  # B, 64 bytes
+    point_chunks: list[bytes]
+
+    def as_abi(self, verifier: str) -> tuple[Any, ...]:
+        from eth_utils import keccak
+
+        bx, by = (int.from_bytes(self.blind[h : h + 32], "big") for h in (0, 32))
+        hashes = [keccak(chunk) for chunk in self.point_chunks]
+        return (verifier, self.weights, self.inputs, self.classes, self.input_scale,
+                self.margin, bx, by, hashes)  # fmt: skip
+
+
+def registration(circuit: Circuit, weights: int, margin: float = MARGIN) -> Registration:
+    """An architecture's registration from its circuit (settings, keys, SRS) and its models'
+    weight count: anyone can recompute it from the pinned SRS and settings."""
+    settings = json.loads(circuit.settings.read_text())
+    inputs, classes = (int(np.prod(shape)) for shape in settings["model_instance_shapes"])
+    (output_scale,) = settings["model_output_scales"]
+    if weights > usable_rows(circuit):
+        raise ProofError(f"{weights:,} weights do not fit one commitment of {circuit.folder}")
+    return Registration(
+        weights=weights,
+        inputs=inputs,
+        classes=classes,
+        input_scale=int(settings["run_args"]["input_scale"]),
+        margin=round(margin * 2**output_scale),
+        blind=blind(circuit),
+        point_chunks=point_chunks(circuit.srs, weights),
+    )

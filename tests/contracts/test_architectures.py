@@ -9,6 +9,7 @@ commitment itself, so only the real model's proofs match it."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 from web3.contract import Contract
@@ -64,14 +65,9 @@ def registry(anvil_chain: Chain, built: Built) -> tuple[Contract, list[bytes]]:
     """Architectures with the MLP pinned. Its verifier here is any contract with code (the
     registry itself): these tests are about the commitment, not about verifying proofs."""
     contract = anvil_chain.deploy(artifacts.load("Architectures"))
-    size = len(messages(built)[0])
-    points = binding.point_chunks(built.circuit.srs, size)
-    bx, by = point(binding.blind(built.circuit))
-    chunk_hashes = [anvil_chain.w3.keccak(p) for p in points]
-    anvil_chain.transact(
-        contract.functions.register(ARCH, contract.address, size, bx, by, chunk_hashes)
-    )
-    return contract, points
+    pinned = binding.registration(built.circuit, len(messages(built)[0]))
+    anvil_chain.transact(contract.functions.register(ARCH, pinned.as_abi(contract.address)))
+    return contract, pinned.point_chunks
 
 
 def run_steps(
@@ -94,10 +90,11 @@ def test_the_contract_computes_the_commitment_a_proof_carries(
     contract, points = registry
     values = messages(built)
     root = binding.weights_root(values[2])  # the packed model, as a competitor reveals it
-    assert anvil_chain.call(contract.functions.commitmentOf(ARCH, root)) == [False, 0, 0]
+    assert anvil_chain.call(contract.functions.commitmentOf(ARCH, root))[0] is False
     gas = run_steps(anvil_chain, contract, values[2], points)
-    done, x, y = anvil_chain.call(contract.functions.commitmentOf(ARCH, root))
+    done, x, y, by = anvil_chain.call(contract.functions.commitmentOf(ARCH, root))
     assert done and (x, y) == point(proofs[2].commitment)
+    assert by == anvil_chain.accounts[0].address  # who added the last chunk
     assert (x, y) != point(proofs[0].commitment)  # its float original's proofs do not match
     assert len(gas) == 10 and max(gas) < 2**24  # each step fits one transaction
     with raises("AlreadyComputed"):
@@ -130,25 +127,25 @@ def test_a_step_with_other_weights_or_other_points_reverts(
 
 
 def test_an_architecture_is_pinned_once_by_its_registrar(
-    anvil_chain: Chain, registry: tuple[Contract, list[bytes]]
+    anvil_chain: Chain, built: Built, registry: tuple[Contract, list[bytes]]
 ) -> None:
-    contract, points = registry
-    hashes = [anvil_chain.w3.keccak(p) for p in points]
+    contract, _ = registry
+    pinned = binding.registration(built.circuit, len(messages(built)[0]))
+    register = contract.functions.register
     with raises("ArchitectureExists"):
-        anvil_chain.transact(
-            contract.functions.register(ARCH, contract.address, 9610, 1, 2, hashes)
-        )
+        anvil_chain.transact(register(ARCH, pinned.as_abi(contract.address)))
     other = b"other".ljust(32, b"\0")
     with raises("NotRegistrar"):
         anvil_chain.transact(
-            contract.functions.register(other, contract.address, 9610, 1, 2, hashes),
-            sender=anvil_chain.accounts[1],
+            register(other, pinned.as_abi(contract.address)), sender=anvil_chain.accounts[1]
         )
-    with raises("ArchitectureInvalid"):  # ten chunks of points for a model of one chunk
-        anvil_chain.transact(
-            contract.functions.register(other, contract.address, 1000, 1, 2, hashes)
-        )
+    invalid = [
+        replace(pinned, weights=1000),  # ten chunks of points for a model of one chunk
+        replace(pinned, classes=1),
+        replace(pinned, inputs=0),
+    ]
+    for wrong in invalid:
+        with raises("ArchitectureInvalid"):
+            anvil_chain.transact(register(other, wrong.as_abi(contract.address)))
     with raises("ArchitectureInvalid"):  # a verifier without code
-        anvil_chain.transact(
-            contract.functions.register(other, anvil_chain.accounts[2].address, 9610, 1, 2, hashes)
-        )
+        anvil_chain.transact(register(other, pinned.as_abi(anvil_chain.accounts[2].address)))

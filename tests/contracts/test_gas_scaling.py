@@ -246,6 +246,15 @@ def play_unanimous(
         execution_gas(chain, comp.publish_scores(c, sender=chain.accounts[9]))
         for c in truth.chunks()
     ]
+    disputes = comp.disputes()
+    bitmaps = [
+        execution_gas(
+            chain,
+            disputes.publish_bitmaps(comp.address, c, truth.bitmaps(c), sender=chain.accounts[9]),
+        )
+        for c in truth.chunks()
+    ]
+    game.to_tally_end()  # the dispute window
     finalize = execution_gas(chain, comp.finalize(sender=chain.accounts[9]))
     assert comp.summary().outcome == Outcome.WINNER
     assert comp.summary().burned == 0
@@ -264,6 +273,7 @@ def play_unanimous(
         "first_vote_reveal": vote_reveals[0],
         "later_vote_reveals": vote_reveals[1:],
         "publishes": publishes,
+        "bitmap_publishes": bitmaps,
         "finalize": finalize,
         "juror_settlements": settles,
         # The first claim of a competition writes its paid-out total for the first time.
@@ -295,6 +305,10 @@ def test_per_call_gas_is_the_same_with_10_and_with_500_submissions(anvil_chain: 
     full = [g for i, g in enumerate(large["publishes"]) if i not in (0, 4, 7)]
     assert len(full) == 5
     assert spread(full) <= TOLERANCE
+    # The bitmaps of full chunks likewise (the dispute contract's own bitmap of published
+    # chunks opens a word at chunks 0 and 4 too).
+    full_bitmaps = [g for i, g in enumerate(large["bitmap_publishes"]) if i not in (0, 4, 7)]
+    assert spread(full_bitmaps) <= TOLERANCE
     assert abs(large["finalize"] - small["finalize"]) <= TOLERANCE
     settles = small["juror_settlements"] + large["juror_settlements"]
     assert spread(settles) <= TOLERANCE

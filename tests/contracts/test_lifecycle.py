@@ -874,6 +874,7 @@ def test_a_juror_reentering_claim_is_paid_once(
     salt = new_salt()
     commitment = vote_commitment(vote, salt, actor.address, comp.address)
     act(chain, actor, owner, comp.contract, "commitVote", commitment)
+    game.ballots[actor.address] = (vote, salt, tree)  # its vector: the game publishes its bitmaps
     others = [j for j in jury if j != actor.address]
     for j in others:
         game.commit(j, scores)

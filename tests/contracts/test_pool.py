@@ -378,7 +378,7 @@ def test_only_the_factorys_competitions_can_seal_draw_release_or_slash(
         "seal": pool.contract.functions.seal(),
         "draw": pool.contract.functions.draw(3, bytes(32)),
         "release": pool.contract.functions.release(miner, 1),
-        "slash": pool.contract.functions.slash(miner, 1),
+        "slash": pool.contract.functions.slash(miner, 1, miner),
     }
     for fn in calls.values():
         with raises("PoolCallerNotCompetition"):
@@ -397,9 +397,10 @@ def test_only_the_factorys_competitions_can_seal_draw_release_or_slash(
             "address",
             "uint256",
             "uint256",
+            "address",
             PARAMS_ABI,
         ],
-        [host.address, 5, pool.address, 3, 60, params.as_abi()],
+        [host.address, 5, pool.address, 3, 60, "0x" + "00" * 20, params.as_abi()],
     )
     make = maker.functions.make(implementation, args)
     clone = make.call({"from": host.address, "value": params.funding(5)})

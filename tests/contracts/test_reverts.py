@@ -39,7 +39,7 @@ from tests.helpers.game import (
 from tests.helpers.project import ROOT
 from tests.helpers.reverts import raises
 
-CONFIG_ABI = ["address", "uint256", "address", "uint256", "uint256", PARAMS_ABI]
+CONFIG_ABI = ["address", "uint256", "address", "uint256", "uint256", "address", PARAMS_ABI]
 KEY = b"k" * 32
 SOURCES = ("ICompetition.sol", "IMinerPool.sol", "CompetitionFactory.sol")
 TESTS = (
@@ -231,7 +231,10 @@ def make_clone(
     implementation = chain.call(factory.contract.functions.implementation())
     chain.contract(artifacts.load("Competition"), implementation)  # decode its errors
     params = default_params(chain, KEY)
-    args = encode(CONFIG_ABI, [host.address, prize, factory.pool().address, 3, 60, params.as_abi()])
+    args = encode(
+        CONFIG_ABI,
+        [host.address, prize, factory.pool().address, 3, 60, factory.disputes().address, params.as_abi()],
+    )
     return chain.transact(maker.functions.make(implementation, args), sender=host, value=value)
 
 

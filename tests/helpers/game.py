@@ -22,7 +22,7 @@ from deml.contracts.score_tree import (
     VECTOR_CHUNK_LEVEL,
     Score,
     ScoreTree,
-    correctness_hash,
+    bitmap,
     vote_hash,
     winner_of,
 )
@@ -47,6 +47,7 @@ FACTORY_CONFIG = {
     "min_units": 1,
     "min_seats": 3,
     "min_window": 60,
+    "challenge_bond": 10**17,
 }
 
 # A vote: {submission id: score}, or HOST_FAULT.
@@ -75,11 +76,9 @@ def bond_all(pool: MinerPool, miners: Iterable[LocalAccount], units: int = 10) -
 def vector(scores: Mapping[int, int], test_set: int = TEST_SET) -> ScoreTree:
     """The score tree of `scores` (id -> correct count); sample i of a model scoring s is
     correct for i < s, so equal scores give equal correctness hashes."""
+    bitmaps = {i: bitmap([j < s for j in range(test_set)]) for i, s in scores.items()}
     return ScoreTree(
-        [
-            Score(i, s, correctness_hash([j < s for j in range(test_set)]))
-            for i, s in sorted(scores.items())
-        ]
+        [Score(i, s, keccak(bitmaps[i]), bitmaps[i]) for i, s in sorted(scores.items())]
     )
 
 
@@ -232,6 +231,24 @@ class Game:
         for chunk in tree.chunks():
             self.competition.publish_scores(chunk, sender=caller or self.chain.accounts[9])
 
+    def publish_bitmaps(self, caller: LocalAccount | None = None) -> None:
+        """Publish the winning vector's bitmaps to the dispute contract, chunk by chunk."""
+        leader = self.round().leader
+        tree = next(t for v, _, t in self.ballots.values() if v == leader and t is not None)
+        disputes = self.competition.disputes()
+        for chunk in tree.chunks():
+            disputes.publish_bitmaps(
+                self.competition.address,
+                chunk,
+                tree.bitmaps(chunk),
+                sender=caller or self.chain.accounts[9],
+            )
+
+    def clear_disputes(self) -> None:
+        """A decided root settles once its bitmaps are out and its dispute window is over."""
+        self.publish_bitmaps()
+        self.to_tally_end()
+
     def publish_vectors(self, jurors: Sequence[str] | None = None) -> None:
         """Publish the whole vector of each juror (default: every one that revealed one)."""
         r = self.competition.summary().round
@@ -251,6 +268,18 @@ class Game:
     # -- the end ---------------------------------------------------------------------------
 
     def finalize(self, caller: LocalAccount | None = None) -> None:
+        """Finalize; on a root decided by a majority (and not overturned), first what honest
+        jurors do before it may settle: publish the bitmaps, wait out the dispute window."""
+        r = self.competition.summary().round
+        rnd = self.round()
+        decided = (
+            rnd.majority
+            and rnd.leader != HOST_FAULT
+            and self.chain.timestamp() >= rnd.reveal_deadline
+            and not self.competition.overturned(r)
+        )
+        if decided and not self.competition.disputes().cleared(self.competition.address, r):
+            self.clear_disputes()
         self.competition.finalize(sender=caller or self.chain.accounts[9])
 
     def claim_all(self, accounts: Iterable[LocalAccount] | None = None) -> dict[str, int]:
