@@ -113,7 +113,6 @@ contract Disputes is IDisputes, ReentrancyGuardTransient {
     error ProofInvalid();
     error MarginTooSmall(uint256 lead, uint256 margin);
     error JuryAgrees(uint256 sample, bool correct);
-    error CommitmentMismatch();
     error ChallengeClosed(uint256 challenge);
     error ContestOpen(uint256 end, uint256 now);
     error NotAnnullable(uint256 round);
@@ -331,7 +330,12 @@ contract Disputes is IDisputes, ReentrancyGuardTransient {
                 revert ProofInvalid();
             }
         }
-        if (!IVerifier(a.verifier).verifyProof(e.proof, e.instances)) revert ProofInvalid();
+        // EZKL's verifier reverts on a malformed proof and returns false on a wrong one.
+        try IVerifier(a.verifier).verifyProof(e.proof, e.instances) returns (bool ok) {
+            if (!ok) revert ProofInvalid();
+        } catch {
+            revert ProofInvalid();
+        }
         // The top logit and its lead over the runner-up (the first of equal tops, as argmax).
         int256 top = type(int256).min;
         int256 second = type(int256).min;

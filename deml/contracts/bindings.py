@@ -215,6 +215,13 @@ class MinerPool(_Binding):
 
     NAME = "MinerPool"
 
+    def rewards(self, account: str) -> int:
+        """Slashed stakes a challenger won (half of a root's majority it proved wrong)."""
+        return int(self._call("rewards", account))
+
+    def claim_reward(self, *, sender: LocalAccount) -> TxReceipt:
+        return self._send("claimReward", sender=sender)
+
     def seat_stake(self) -> int:
         return int(self._call("seatStake"))
 

@@ -215,3 +215,53 @@ def registration(circuit: Circuit, weights: int, margin: float = MARGIN) -> Regi
         blind=blind(circuit),
         point_chunks=point_chunks(circuit.srs, weights),
     )
+
+
+# A disputable payload (contracts/Disputes.sol, `bind`): the weights themselves, uncompressed,
+# so that a contract can name them by their weights root.
+PAYLOAD_MAGIC = b"DMLW"
+PAYLOAD_VERSION = 1
+
+
+def payload(architecture: bytes, values: list[int]) -> bytes:
+    """A model as a disputable payload: magic, version, the architecture id, its weights."""
+    if len(architecture) != 32:
+        raise ProofError("an architecture id is 32 bytes")
+    return (
+        PAYLOAD_MAGIC + bytes([PAYLOAD_VERSION]) + architecture + b"".join(weight_chunks(values))
+    )
+
+
+def weights_of(data: bytes) -> tuple[bytes, list[int]]:
+    """(architecture id, weights) of a disputable payload; ProofError if it is not one."""
+    header = len(PAYLOAD_MAGIC) + 1 + 32
+    if len(data) < header or data[:4] != PAYLOAD_MAGIC or data[4] != PAYLOAD_VERSION:
+        raise ProofError("not a disputable payload (DMLW, version 1)")
+    body = data[header:]
+    if len(body) % 4:
+        raise ProofError(f"a disputable payload's weights are int32 words, not {len(body)} bytes")
+    values = [int.from_bytes(body[i : i + 4], "big", signed=True) for i in range(0, len(body), 4)]
+    return data[5:header], values
+
+
+def with_weights(template: bytes, values: list[int], scale: int) -> bytes:
+    """The ONNX model of an architecture (`template`: any model of it whose parameters are its
+    initializers) with the weights of a disputable payload: each w / 2**scale as float32."""
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load_from_string(template)
+    names = [t.name for t in model.graph.initializer]
+    shapes = [tuple(t.dims) for t in model.graph.initializer]
+    if sum(int(np.prod(s)) for s in shapes) != len(values):
+        raise ProofError(f"{len(values):,} weights do not fill the template's parameters")
+    flat = np.asarray(values, np.float64) / 2.0**scale
+    tensors, offset = [], 0
+    for name, shape in zip(names, shapes, strict=True):
+        size = int(np.prod(shape))
+        data = flat[offset : offset + size].astype(np.float32).reshape(shape)
+        tensors.append(numpy_helper.from_array(data, name))
+        offset += size
+    del model.graph.initializer[:]
+    model.graph.initializer.extend(tensors)
+    return model.SerializeToString()

@@ -149,3 +149,19 @@ def test_an_architecture_is_pinned_once_by_its_registrar(
             anvil_chain.transact(register(other, wrong.as_abi(contract.address)))
     with raises("ArchitectureInvalid"):  # a verifier without code
         anvil_chain.transact(register(other, pinned.as_abi(anvil_chain.accounts[2].address)))
+
+
+def test_points_that_are_not_on_the_curve_fail_the_step(anvil_chain: Chain, built: Built) -> None:
+    """The registrar's points are pinned by hash, not checked: a registration with points off
+    the curve is refused by the precompile at the first weight, never summed."""
+    contract = anvil_chain.deploy(artifacts.load("Architectures"))
+    values = [1, 2, 3]
+    points = (1).to_bytes(32, "big") * 2 * len(values)  # (1, 1) is not on BN254
+    pinned = replace(binding.registration(built.circuit, len(values)), point_chunks=[points])
+    anvil_chain.transact(contract.functions.register(ARCH, pinned.as_abi(contract.address)))
+    chunks = binding.weight_chunks(values)
+    step = contract.functions.step(
+        ARCH, binding.weights_root(values), [anvil_chain.w3.keccak(chunks[0])], chunks[0], points
+    )
+    with raises("PrecompileFailed"):
+        anvil_chain.transact(step)

@@ -41,12 +41,20 @@ from tests.helpers.reverts import raises
 
 CONFIG_ABI = ["address", "uint256", "address", "uint256", "uint256", "address", PARAMS_ABI]
 KEY = b"k" * 32
-SOURCES = ("ICompetition.sol", "IMinerPool.sol", "CompetitionFactory.sol")
+SOURCES = (
+    "ICompetition.sol",
+    "IMinerPool.sol",
+    "CompetitionFactory.sol",
+    "Disputes.sol",
+    "Architectures.sol",
+)
 TESTS = (
     Path(__file__).parent / "test_reverts.py",
     Path(__file__).parent / "test_lifecycle.py",
     Path(__file__).parent / "test_pool.py",
     Path(__file__).parent / "test_blob_reveal.py",
+    Path(__file__).parent / "test_disputes.py",
+    Path(__file__).parent / "test_architectures.py",
 )
 # Declared, compiled in, and unreachable by any caller: findings, kept as defensive checks.
 UNREACHABLE = {
@@ -66,7 +74,7 @@ def test_every_declared_error_is_triggered_by_a_test() -> None:
     }
     compiled = {
         item["name"]
-        for name in ("Competition", "MinerPool", "CompetitionFactory")
+        for name in ("Competition", "MinerPool", "CompetitionFactory", "Disputes", "Architectures")
         for item in artifacts.load(name).abi
         if item["type"] == "error"
     }
@@ -233,7 +241,15 @@ def make_clone(
     params = default_params(chain, KEY)
     args = encode(
         CONFIG_ABI,
-        [host.address, prize, factory.pool().address, 3, 60, factory.disputes().address, params.as_abi()],
+        [
+            host.address,
+            prize,
+            factory.pool().address,
+            3,
+            60,
+            factory.disputes().address,
+            params.as_abi(),
+        ],
     )
     return chain.transact(maker.functions.make(implementation, args), sender=host, value=value)
 

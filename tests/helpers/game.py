@@ -51,7 +51,7 @@ FACTORY_CONFIG = {
 }
 
 # A vote: {submission id: score}, or HOST_FAULT.
-Ballot = Mapping[int, int] | bytes
+Ballot = Mapping[int, int] | bytes | ScoreTree
 
 
 def deploy_factory(chain: Chain, sender: LocalAccount, **overrides: int) -> CompetitionFactory:
@@ -185,6 +185,9 @@ class Game:
         """Commit `juror`'s vote on `ballot`; return the vote hash."""
         if isinstance(ballot, bytes):
             vote, tree = ballot, None
+        elif isinstance(ballot, ScoreTree):  # a vector with its own bitmaps
+            tree = ballot
+            vote = vote_hash(tree.root, tree.count, *winner_of(tree.scores))
         else:
             tree = vector(ballot, self.params.test_set_size)
             winner_id, winner_score = winner_of(tree.scores)
@@ -236,7 +239,11 @@ class Game:
         leader = self.round().leader
         tree = next(t for v, _, t in self.ballots.values() if v == leader and t is not None)
         disputes = self.competition.disputes()
+        r = self.competition.summary().round
+        published = disputes.bitmaps_published(self.competition.address, r)
         for chunk in tree.chunks():
+            if chunk.first in published:
+                continue
             disputes.publish_bitmaps(
                 self.competition.address,
                 chunk,
@@ -278,7 +285,7 @@ class Game:
             and self.chain.timestamp() >= rnd.reveal_deadline
             and not self.competition.overturned(r)
         )
-        if decided and not self.competition.disputes().cleared(self.competition.address, r):
+        if decided:
             self.clear_disputes()
         self.competition.finalize(sender=caller or self.chain.accounts[9])
 
