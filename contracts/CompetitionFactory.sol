@@ -44,6 +44,8 @@ contract CompetitionFactory {
     error CidInvalid(uint256 length, uint256 maxLength);
     /// @dev What was sent does not cover the host bond and the bounties, with a prize left.
     error FundingTooSmall(uint256 sent, uint256 bondAndBounties);
+    /// @dev The dispute contract given at deployment has no code.
+    error DisputesInvalid(address disputes);
 
     /// @param seatStake Wei one jury seat locks (a miner bonds whole seats).
     /// @param unbondingDelay Seconds between asking for a bond back and getting it; every
@@ -64,6 +66,8 @@ contract CompetitionFactory {
         pool = new MinerPool(seatStake, unbondingDelay, minUnits);
         minSeats = minSeats_;
         minWindow = minWindow_;
+        // Every decided root asks it before settling: a factory without one could settle none.
+        if (disputes_.code.length == 0) revert DisputesInvalid(disputes_);
         disputes = disputes_;
     }
 

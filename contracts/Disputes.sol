@@ -35,6 +35,7 @@ contract Disputes is IDisputes, ReentrancyGuardTransient {
     bytes4 public constant PAYLOAD_MAGIC = "DMLW"; // then a version byte, the architecture, the weights
     uint8 public constant PAYLOAD_VERSION = 1;
     uint256 private constant _PAYLOAD_HEADER = 37;
+    bytes32 private constant _HOST_FAULT = keccak256("deml.v2.host-fault"); // Competition.HOST_FAULT
     // BN254's scalar field: a proof's public values are elements of it.
     uint256 private constant _R =
         21888242871839275222246405745257275088548364400416034343698204186575808495617;
@@ -59,7 +60,7 @@ contract Disputes is IDisputes, ReentrancyGuardTransient {
     }
 
     struct Challenge {
-        ICompetitionDisputed competition;
+        ICompetition competition;
         uint8 round;
         bool open;
         address challenger;
@@ -130,7 +131,7 @@ contract Disputes is IDisputes, ReentrancyGuardTransient {
     /// @notice Bind a submission revealed in calldata as a disputable payload: "DMLW", version
     ///         1, the architecture id, then its weights as int32 big-endian words (what the
     ///         circuit commits). Anyone may, with the revealed bytes.
-    function bind(ICompetitionDisputed competition, uint256 id, bytes calldata payload) external {
+    function bind(ICompetition competition, uint256 id, bytes calldata payload) external {
         if (_bindings[address(competition)][id].weightsRoot != 0) revert AlreadyBound(id);
         ICompetition.Submission memory s = competition.submission(id);
         if (s.status != ICompetition.Status.Revealed || keccak256(payload) != s.hash) revert PayloadMismatch(id);
@@ -161,7 +162,7 @@ contract Disputes is IDisputes, ReentrancyGuardTransient {
     ///         2**level leaves, checked against the winning root), each checked against its
     ///         leaf's bitmap hash. Every one must be out before the competition settles.
     function publishBitmaps(
-        ICompetitionDisputed competition,
+        ICompetition competition,
         uint256 level,
         uint256 index,
         bytes calldata leaves,
@@ -199,13 +200,13 @@ contract Disputes is IDisputes, ReentrancyGuardTransient {
     /// @inheritdoc IDisputes
     function cleared(address competition, uint256 round) external view returns (bool) {
         Publication storage pub = _publications[competition][round];
-        ICompetitionDisputed c = ICompetitionDisputed(competition);
+        ICompetition c = ICompetition(competition);
         return pub.pending == 0 && pub.published == c.verdict(c.round(round).leader).count;
     }
 
     /// @notice After the dispute window, with no challenge open: overturn a decided root whose
     ///         bitmaps are not all published (nobody could check it). Its majority is slashed.
-    function annul(ICompetitionDisputed competition) external {
+    function annul(ICompetition competition) external {
         (uint256 r, ICompetition.Round memory rnd, ICompetition.Verdict memory v, ICompetition.Params memory p) =
             _decided(competition);
         Publication storage pub = _publications[address(competition)][r];
@@ -222,7 +223,7 @@ contract Disputes is IDisputes, ReentrancyGuardTransient {
     /// @notice Challenge the decided root's bit for one submission on one sample (see the
     ///         contract's notes, step 3), sending exactly `bond`. Decided at once when the
     ///         submission's commitment is known; otherwise at the end of the contest.
-    function challenge(ICompetitionDisputed competition, Evidence calldata e) external payable returns (uint256 id) {
+    function challenge(ICompetition competition, Evidence calldata e) external payable returns (uint256 id) {
         if (msg.value != bond) revert BondMismatch(bond, msg.value);
         (uint256 r, ICompetition.Round memory rnd, ICompetition.Verdict memory v, ICompetition.Params memory p) =
             _decided(competition);
@@ -298,7 +299,7 @@ contract Disputes is IDisputes, ReentrancyGuardTransient {
 
     /// @dev The current round of `competition` with its decided root (not HOST_FAULT, not
     ///      overturned, not finalized), or a revert.
-    function _decided(ICompetitionDisputed competition)
+    function _decided(ICompetition competition)
         private
         view
         returns (uint256 r, ICompetition.Round memory rnd, ICompetition.Verdict memory v, ICompetition.Params memory p)
@@ -307,7 +308,7 @@ contract Disputes is IDisputes, ReentrancyGuardTransient {
         r = s.round;
         rnd = competition.round(r);
         bool decided = rnd.drawnAt != 0 && block.timestamp >= rnd.revealDeadline && uint256(rnd.leaderSeats) * 2 > rnd.seats;
-        if (!decided || s.phase == ICompetition.Phase.Finalized || rnd.leader == competition.HOST_FAULT()) {
+        if (!decided || s.phase == ICompetition.Phase.Finalized || rnd.leader == _HOST_FAULT) {
             revert NoDecidedRoot(r);
         }
         if (_overturned(competition, r)) revert NoDecidedRoot(r);
@@ -315,7 +316,7 @@ contract Disputes is IDisputes, ReentrancyGuardTransient {
         p = competition.params();
     }
 
-    function _overturned(ICompetitionDisputed competition, uint256 r) private view returns (bool) {
+    function _overturned(ICompetition competition, uint256 r) private view returns (bool) {
         return competition.overturned() & (1 << r) != 0;
     }
 
@@ -360,9 +361,9 @@ contract Disputes is IDisputes, ReentrancyGuardTransient {
         if (exponent == 0xff) return type(uint256).max;
         uint256 mantissa = bits & 0x7fffff;
         // value = mantissa' * 2**(exponent - 150), mantissa' with its hidden bit when normal.
-        if (exponent != 0) mantissa |= 0x800000;
+        if (exponent != 0) mantissa |= 1 << 23;
         else exponent = 1;
-        uint256 magnitude;
+        uint256 magnitude = 0;
         if (exponent + scale >= 150) {
             magnitude = mantissa << (exponent + scale - 150);
         } else {
@@ -371,18 +372,6 @@ contract Disputes is IDisputes, ReentrancyGuardTransient {
         }
         return bits >> 31 == 1 && magnitude != 0 ? _R - magnitude : magnitude;
     }
-}
-
-/// @notice What the dispute contract reads and calls on a competition.
-interface ICompetitionDisputed {
-    function summary() external view returns (ICompetition.Summary memory);
-    function round(uint256 r) external view returns (ICompetition.Round memory);
-    function verdict(bytes32 vote) external view returns (ICompetition.Verdict memory);
-    function submission(uint256 id) external view returns (ICompetition.Submission memory);
-    function params() external view returns (ICompetition.Params memory);
-    function overturned() external view returns (uint8);
-    function HOST_FAULT() external view returns (bytes32);
-    function overturn(address challenger) external;
 }
 
 /// @notice An EZKL verifier (one per architecture).

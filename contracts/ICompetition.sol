@@ -262,4 +262,13 @@ interface ICompetition {
     error NotFinalized();
     error JurorAlreadySettled(uint256 round, address juror);
     error NothingToClaim(address account);
+
+    // The views and the hook the dispute contract uses (contracts/Disputes.sol).
+    function summary() external view returns (Summary memory);
+    function round(uint256 r) external view returns (Round memory);
+    function verdict(bytes32 vote) external view returns (Verdict memory);
+    function submission(uint256 id) external view returns (Submission memory);
+    function params() external view returns (Params memory);
+    function overturned() external view returns (uint8);
+    function overturn(address challenger) external;
 }

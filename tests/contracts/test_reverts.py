@@ -195,6 +195,17 @@ def test_create_refuses_a_competition_that_outlives_the_unbonding_delay(
     create_with(chain, longer, host)
 
 
+def test_a_factory_without_a_dispute_contract_is_refused(chain: Chain, host: LocalAccount) -> None:
+    """Every decided root asks the dispute contract before it settles: without one (a zero or
+    code-less address) no competition of the factory could ever pay out."""
+    for disputes in ("0x" + "00" * 20, host.address):
+        with raises("DisputesInvalid"):
+            chain.deploy(
+                artifacts.load("CompetitionFactory"), 10**17, 30 * 86_400, 1, 3, 60, disputes,
+                sender=host,
+            )  # fmt: skip
+
+
 def test_create_refuses_a_pool_without_a_revote_jury(
     chain: Chain, factory: CompetitionFactory, host: LocalAccount, miners: list[LocalAccount]
 ) -> None:
