@@ -213,7 +213,7 @@ def zk_command(
     bench_zk.write(report, output)
     _refresh_readme(output, RESULTS / "zk.json")
     table = Table("model", "params", "logrows", "setup s", "prove s", "peak MB", "proof B",
-                  "verifier B", "verify gas")  # fmt: skip
+                  "verifier B", "verify gas", "dispute gas")  # fmt: skip
     for row in report["models"]:
         if "not_disputable" in row:
             out.print(f"{row['name']}: not disputable: {row['not_disputable']}")
@@ -222,6 +222,7 @@ def zk_command(
             row["name"], f"{row['params']:,}", str(row["logrows"]), str(row["setup_s"]),
             str(row["prove_s"]), str(row["peak_mb"]), f"{row['proof_bytes']:,}",
             f"{row['verifier_bytes']:,}", f"{row['verify_gas']:,}",
+            f"{row['dispute_gas']:,}" if row.get("dispute_gas") else "–",
         )  # fmt: skip
     out.print(table)
     out.print(f"wrote {output}")

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +43,7 @@ from deml.contracts.score_tree import (
     VECTOR_CHUNK_LEVEL,
     Score,
     ScoreTree,
+    bitmap,
     vote_hash,
     winner_of,
 )
@@ -452,11 +452,14 @@ def _storage_per_word(b: _Bench, storage: Any) -> int:
     return per_word
 
 
-def _scores(ids: Sequence[int], score: Callable[[int], int]) -> ScoreTree:
-    """A score vector: each id with its score and a correctness hash that depends on both."""
-    return ScoreTree(
-        [Score(i, score(i), keccak(struct.pack(">II", i, score(i)))) for i in sorted(ids)]
-    )
+def _scores(ids: Sequence[int], score: Callable[[int], int], test_set: int = TEST_SET) -> ScoreTree:
+    """A score vector: each id with its score and the bitmap of a model that gets its first
+    `score` samples right (its correctness hash, published with it for disputes)."""
+    out = []
+    for i in sorted(ids):
+        bits = bitmap([j < score(i) for j in range(test_set)])
+        out.append(Score(i, score(i), keccak(bits), bits))
+    return ScoreTree(out)
 
 
 def _vote(tree: ScoreTree) -> tuple[bytes, tuple[Any, ...]]:
@@ -498,6 +501,17 @@ def _play_500x21(b: _Bench, ops: dict[str, int]) -> dict[str, Any]:
         b.gas(g.fn.publishScores(c.level, c.index, c.leaves, c.proof), b.caller)
         for c in tree.chunks(CHUNK_LEVEL)
     ]
+    disputes = b.factory.disputes().contract.functions
+    bitmaps = [
+        b.gas(
+            disputes.publishBitmaps(
+                g.comp.address, c.level, c.index, c.leaves, tree.bitmaps(c), c.proof
+            ),
+            b.caller,
+        )
+        for c in tree.chunks(CHUNK_LEVEL)
+    ]
+    _to(b, g.comp.round(1).tally_deadline)  # the dispute window
     finalize = b.gas(g.fn.finalize(), b.caller)
     summary = g.comp.summary()
     if summary.outcome != Outcome.WINNER:
@@ -520,6 +534,8 @@ def _play_500x21(b: _Bench, ops: dict[str, int]) -> dict[str, Any]:
     ops["vote_reveal_later"] = max(reveals[1:])
     ops["publish_scores_chunk_64"] = max(publishes)
     ops["publish_scores_per_submission"] = sum(publishes) // SUBMISSIONS
+    ops["publish_bitmaps_chunk_64"] = max(bitmaps)
+    ops["publish_bitmaps_per_submission"] = sum(bitmaps) // SUBMISSIONS
     ops["finalize"] = finalize
     ops["settle_jurors_per_juror"] = settle_jurors // len(jury.seats)
     ops.update(claims)
@@ -528,6 +544,7 @@ def _play_500x21(b: _Bench, ops: dict[str, int]) -> dict[str, Any]:
         "commit_vote": sum(commits),
         "reveal_vote": sum(reveals),
         "publish_scores": sum(publishes),
+        "publish_bitmaps": sum(bitmaps),
         "settle_jurors": settle_jurors,
     }
     evaluation = sum(parts.values())

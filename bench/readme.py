@@ -179,24 +179,28 @@ def cost_table(report: dict) -> str:
 
 
 def zk_table(report: dict) -> str:
-    """Per zoo model: the proof's cost, or why it cannot be disputed."""
+    """Per zoo model: the proof's cost and a whole dispute's gas, or why it cannot be had."""
     lines = [
         "| model | params | rows | setup s | prove s | peak MB | proof B | verifier B"
-        " | verify gas |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        " | verify gas | dispute gas | contest gas |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in report["models"]:
         if "not_disputable" in row:
             rows = f"2^{row['logrows']}" if "logrows" in row else "–"
             reason = row["not_disputable"].split(": ", 1)[-1]
             lines.append(
-                f"| {row['name']} | {row['params']:,} | {rows} | not disputable: {reason} ||||||"
+                f"| {row['name']} | {row['params']:,} | {rows} | not disputable: {reason} ||||||||"
             )
             continue
+        if row.get("dispute_gas") is not None:
+            dispute = f"{row['dispute_gas']:,} | {row['contest_gas']:,}"
+        else:
+            dispute = f"– ({row.get('dispute_refused', 'not measured')}) | –"
         lines.append(
             f"| {row['name']} | {row['params']:,} | 2^{row['logrows']} | {row['setup_s']}"
             f" | {row['prove_s']} | {row['peak_mb']:,} | {row['proof_bytes']:,}"
-            f" | {row['verifier_bytes']:,} | {row['verify_gas']:,} |"
+            f" | {row['verifier_bytes']:,} | {row['verify_gas']:,} | {dispute} |"
         )
     return "\n".join(lines)
 

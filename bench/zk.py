@@ -4,11 +4,12 @@ Each zoo model is trained briefly on the digits, exported as a competitor export
 through the dispute pipeline of deml.zk: settings calibrated on training rows (weights
 committed: one verifying key per architecture), the circuit compiled, keys made, one test
 sample proven in a child with the prover's limits, the proof checked locally and by the
-architecture's EVM verifier in a real transaction (py-evm). The SRS is generated here, with a
-random secret: fine for measuring, never for a deployment (docs/disputes.md). `dispute_gas`
-stays empty until the dispute contract exists. A model whose circuit would pass `MAX_LOGROWS`
-(setup and proving grow with the rows: the MLP's 2^15 prove in seconds, 2^19 took minutes and
-10 GB) is recorded as not disputable, with the reason.
+architecture's EVM verifier in a real transaction (py-evm), then one whole dispute played on
+chain (bench/zk_dispute.py: `dispute_gas` is its bind, challenge and resolution; `contest_gas`
+what recomputing the model's commitment costs). The SRS is generated here, with a random
+secret: fine for measuring, never for a deployment (docs/disputes.md). A model whose circuit
+would pass `MAX_LOGROWS` (setup and proving grow with the rows: the MLP's 2^15 prove in
+seconds, 2^19 took minutes and 10 GB) is recorded as not disputable, with the reason.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import models
-from deml.exceptions import DemlError
+from bench import models, zk_dispute
+from deml.exceptions import DemlError, ProofError
 from deml.model import export, zoo
 
 EZKL_VERSION = "23.0.5"
@@ -70,7 +71,12 @@ def measure(name: str, data: models.Digits, folder: Path, chain: Any) -> dict[st
         contract = chain.deploy(artifact)
         fn = contract.functions.verifyProof(run.proof.raw, list(run.proof.instances))
         row["verify_gas"] = int(chain.transact(fn)["gasUsed"])
-        row["dispute_gas"] = None  # the dispute contract is not built yet
+        x, y = data.x_test[: zk_dispute.SAMPLES], data.y_test[: zk_dispute.SAMPLES]
+        try:
+            row |= zk_dispute.measure(circuit, compiled, run.proof, onnx_bytes, artifact, x, y)
+        except (ValueError, ProofError) as exc:  # provable, but no dispute: the reason
+            row["dispute_gas"] = None
+            row["dispute_refused"] = str(exc)
     except Exception as exc:  # any failure is this model's finding: recorded, not raised
         row["not_disputable"] = f"{type(exc).__name__}: {str(exc).strip()[:300]}"
     return row

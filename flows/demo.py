@@ -92,8 +92,11 @@ def demo_flow(project: str = ".", epochs: int = 12) -> dict[str, Any]:
     devchain.advance_past(address, "vote_commit")
     _miners(address)
 
-    print("[7/7] settlement: the winning scores are published, the competition finalized")
+    print("[7/7] settlement: the winning scores and their bitmaps are published; after the")
+    print("      dispute window (nobody challenged the root), the competition is finalized")
     devchain.advance_past(address, "vote_reveal")
+    _miners(address)
+    devchain.advance_past(address, "tally")  # the dispute window of the decided root
     _miners(address)
     host_flow(competition=address, account=HOST)
     for account in COMPETITORS:

@@ -10,7 +10,7 @@ miner killed at any point resumes on its next run, with no double vote and no lo
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -347,8 +347,9 @@ def publish_scores_if_due(comp: Competition, book: MinerBook, who: LocalAccount)
     if round_.leader.hex() != ballot.vote or ballot.vote == HOST_FAULT.hex():
         return 0
     published = {p.first_leaf for p in comp.scores_published()}
+    tree = _tree(ballot, book)
     sent = 0
-    for chunk in _tree(ballot).chunks():
+    for chunk in tree.chunks():
         if chunk.first in published:
             continue
         try:
@@ -356,6 +357,24 @@ def publish_scores_if_due(comp: Competition, book: MinerBook, who: LocalAccount)
             sent += 1
         except custom_error_class("AlreadyPublished"):
             pass  # another juror of the majority was faster: the leaderboard has it
+    return sent + publish_bitmaps(comp, tree, r, who)
+
+
+def publish_bitmaps(comp: Competition, tree: ScoreTree, r: int, who: LocalAccount) -> int:
+    """Publish the winning vector's bitmaps to the dispute contract (the root settles only once
+    every one is out, and is annulled if they are not by the end of the dispute window, the
+    majority's seats burned); return how many chunks were sent."""
+    disputes = comp.disputes()
+    out = disputes.bitmaps_published(comp.address, r)
+    sent = 0
+    for chunk in tree.chunks():
+        if chunk.first in out:
+            continue
+        try:
+            disputes.publish_bitmaps(comp.address, chunk, tree.bitmaps(chunk), sender=who)
+            sent += 1
+        except custom_error_class("AlreadyPublished"):
+            pass  # another juror of the majority was faster
     return sent
 
 
@@ -409,5 +428,15 @@ def prove_dissents(comp: Competition, who: LocalAccount) -> list[str]:
     return proven
 
 
-def _tree(ballot: Ballot) -> ScoreTree:
-    return ScoreTree(unpack(bytes.fromhex(ballot.leaves)))
+def _tree(ballot: Ballot, book: MinerBook | None = None) -> ScoreTree:
+    """A ballot's vector; with the book, each leaf with the bitmap this miner recorded."""
+    scores = unpack(bytes.fromhex(ballot.leaves))
+    if book is None:
+        return ScoreTree(scores)
+    records = book.load().scores
+    return ScoreTree(
+        [
+            replace(s, bitmap=bytes.fromhex(str(records.get(str(s.id), {}).get("bitmap", ""))))
+            for s in scores
+        ]
+    )

@@ -11,7 +11,7 @@ from __future__ import annotations
 from eth_account.signers.local import LocalAccount
 
 from deml.contracts.bindings import Competition
-from deml.contracts.types import Phase, VoteState, whole_juries
+from deml.contracts.types import HOST_FAULT, Phase, VoteState, whole_juries
 from deml.exceptions import custom_error_class
 
 # Ids settled per call: a submission no vector covered costs about 28k gas (bench/gas.py),
@@ -85,9 +85,29 @@ def finalize(comp: Competition, caller: LocalAccount) -> bool:
     try:
         comp.finalize(sender=caller)
     except custom_error_class("SettlementTooEarly"):
-        return False  # a tally's dispute window is still open
+        annul_if_due(comp, caller)
+        return False  # a dispute window is still open, or a challenge, or a re-vote follows
     except custom_error_class("AlreadyFinalized"):
         pass  # another caller was first
+    return True
+
+
+def annul_if_due(comp: Competition, caller: LocalAccount) -> bool:
+    """After a decided root's dispute window: if its bitmaps are not all out (nobody can check
+    it), annul it (its majority slashed, a re-vote follows); return whether it was annulled."""
+    r = comp.summary().round
+    round_ = comp.round(r)
+    if not round_.majority or round_.leader == HOST_FAULT or comp.overturned(r):
+        return False
+    if comp.chain.timestamp() < round_.tally_deadline:
+        return False
+    disputes = comp.disputes()
+    if disputes.cleared(comp.address, r):
+        return False
+    try:
+        disputes.annul(comp.address, sender=caller)
+    except (custom_error_class("NotAnnullable"), custom_error_class("NoDecidedRoot")):
+        return False  # a challenge is still open, or another caller annulled it first
     return True
 
 

@@ -44,21 +44,14 @@ def parameters(onnx_bytes: bytes) -> list[np.ndarray]:
     them: what EZKL commits. Only for a model already accepted by the caller's limits (the
     proving child computes it for an untrusted one)."""
     import onnx
-    from onnx import numpy_helper
     from onnx.reference import ReferenceEvaluator
 
     model = onnx.load_from_string(onnx_bytes)
-    graph = model.graph
-    initializers = {t.name for t in graph.initializer}
-    data = {i.name for i in graph.input if i.name not in initializers}
-    wanted: list[str] = []
-    for node in graph.node:
-        if any(name in data for name in node.input):
-            wanted += [n for n in node.input if n and n not in data and n not in wanted]
-            data.update(node.output)
-    values = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
-    missing = [name for name in wanted if name not in values]
+    names, values = _constants(model)
+    missing = [name for name in names if name not in values]
     if missing:  # folded constants: evaluate the graph's constant part
+        graph = model.graph
+        initializers = {t.name for t in graph.initializer}
         shape_of = {
             i.name: [d.dim_value or 1 for d in i.type.tensor_type.shape.dim]
             for i in graph.input
@@ -68,7 +61,29 @@ def parameters(onnx_bytes: bytes) -> list[np.ndarray]:
         evaluator = ReferenceEvaluator(model)
         for name, value in zip(missing, evaluator.run(missing, feeds), strict=True):
             values[name] = value
-    return [np.asarray(values[n]) for n in wanted if np.issubdtype(values[n].dtype, np.floating)]
+    return [np.asarray(values[n]) for n in names if _committed(values[n])]
+
+
+def _constants(model: Any) -> tuple[list[str], dict[str, np.ndarray]]:
+    """The names of the constants the data path reads, in order, and the initializers."""
+    from onnx import numpy_helper
+
+    graph = model.graph
+    values = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+    data = {i.name for i in graph.input if i.name not in values}
+    names: list[str] = []
+    for node in graph.node:
+        if any(name in data for name in node.input):
+            names += [n for n in node.input if n and n not in data and n not in names]
+            data.update(node.output)
+    return names, values
+
+
+def _committed(value: np.ndarray) -> bool:
+    """Whether EZKL commits a constant: float tensors of more than one element (a single
+    value, such as an input scaling factor, is fixed in the circuit itself, so it is part of
+    the architecture: measured, `tests/contracts/test_architectures.py`)."""
+    return bool(np.issubdtype(value.dtype, np.floating) and value.size > 1)
 
 
 def message(onnx_bytes: bytes, scale: int, rows: int | None = None) -> list[int]:
@@ -227,9 +242,7 @@ def payload(architecture: bytes, values: list[int]) -> bytes:
     """A model as a disputable payload: magic, version, the architecture id, its weights."""
     if len(architecture) != 32:
         raise ProofError("an architecture id is 32 bytes")
-    return (
-        PAYLOAD_MAGIC + bytes([PAYLOAD_VERSION]) + architecture + b"".join(weight_chunks(values))
-    )
+    return PAYLOAD_MAGIC + bytes([PAYLOAD_VERSION]) + architecture + b"".join(weight_chunks(values))
 
 
 def weights_of(data: bytes) -> tuple[bytes, list[int]]:
@@ -245,23 +258,27 @@ def weights_of(data: bytes) -> tuple[bytes, list[int]]:
 
 
 def with_weights(template: bytes, values: list[int], scale: int) -> bytes:
-    """The ONNX model of an architecture (`template`: any model of it whose parameters are its
-    initializers) with the weights of a disputable payload: each w / 2**scale as float32."""
+    """The ONNX model of an architecture (`template`: a float model of it, its parameters its
+    initializers) with the weights of a disputable payload: each w / 2**scale as float32, in
+    the parameters the circuit commits; the rest of the template (single values) kept."""
     import onnx
     from onnx import numpy_helper
 
     model = onnx.load_from_string(template)
-    names = [t.name for t in model.graph.initializer]
-    shapes = [tuple(t.dims) for t in model.graph.initializer]
-    if sum(int(np.prod(s)) for s in shapes) != len(values):
+    names, initial = _constants(model)
+    committed = [n for n in names if n in initial and _committed(initial[n])]
+    if len(committed) != len([n for n in names if n not in initial or _committed(initial[n])]):
+        raise ProofError("the template's parameters are not all initializers: not a float model")
+    if sum(initial[n].size for n in committed) != len(values):
         raise ProofError(f"{len(values):,} weights do not fill the template's parameters")
     flat = np.asarray(values, np.float64) / 2.0**scale
-    tensors, offset = [], 0
-    for name, shape in zip(names, shapes, strict=True):
-        size = int(np.prod(shape))
+    replaced, offset = {}, 0
+    for name in committed:
+        shape, size = initial[name].shape, initial[name].size
         data = flat[offset : offset + size].astype(np.float32).reshape(shape)
-        tensors.append(numpy_helper.from_array(data, name))
+        replaced[name] = numpy_helper.from_array(data, name)
         offset += size
+    tensors = [replaced.get(t.name, t) for t in model.graph.initializer]
     del model.graph.initializer[:]
     model.graph.initializer.extend(tensors)
     return model.SerializeToString()

@@ -98,7 +98,10 @@ def test_host_competitor_and_miner_play_a_competition(
     deml("miner", "mine", "run", "--account", "4", "--competition", address)  # reveals
 
     deml("host", "chain", "advance", "--competition", address, "--phase", "tally")
-    # The miner's vote won: it publishes the scores, finalizes, settles its seats, claims.
+    # The miner's vote won: it publishes the scores and their bitmaps (for disputes); once the
+    # dispute window is over it finalizes, settles its seats, claims.
+    deml("miner", "mine", "run", "--account", "4", "--competition", address)
+    deml("host", "chain", "advance", "--competition", address, "--phase", "settle")
     deml("miner", "mine", "run", "--account", "4", "--competition", address)
     deml("host", "host", "run", address)
     deml("competitor", "compete", "run", address, "--account", "1")

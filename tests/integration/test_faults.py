@@ -158,6 +158,7 @@ def test_anvil_restarted_from_its_state_file_mid_competition(tmp_path: Path) -> 
         game.reveal_vote(juror)
         game.to_tally()
         game.publish_all()
+        game.clear_disputes()  # the bitmaps out, the dispute window over
         assert settlement.finalize(comp, chain.accounts[9])
         settlement.settle_jurors(comp, chain.accounts[9])
         for who in chain.accounts:

@@ -224,6 +224,7 @@ ABI = {
     "Competition": Abi(artifacts.load("Competition").abi),
     "CompetitionFactory": Abi(artifacts.load("CompetitionFactory").abi),
     "MinerPool": Abi(artifacts.load("MinerPool").abi),
+    "Disputes": Abi(artifacts.load("Disputes").abi),
     "Inspector": Abi(artifacts.load_fixture("Inspector").abi),
 }
 COMPETITION, POOL = ABI["Competition"], ABI["MinerPool"]
@@ -236,6 +237,7 @@ class World:
     node: Node
     factory: str
     pool: str
+    disputes: str
     inspector: str
     host: LocalAccount
     players: list[LocalAccount]  # competitors (one of them also a pool account)
@@ -333,6 +335,7 @@ class CompetitionMachine(RuleBasedStateMachine):
         self.finalized: dict[str, Any] | None = None
         self.published: set[int] = set()  # positions of the winning vector published
         self.published_once = False  # whether the honest player published it
+        self.bitmaps_out: set[int] = set()  # rounds whose winning bitmaps it published
         self.paid_in = 0
         self.paid_out = 0
         self.burned = 0
@@ -787,8 +790,18 @@ class CompetitionMachine(RuleBasedStateMachine):
             if self.plan.publish and tree is not None and not self.published_once:
                 self.published_once = True
                 self.publish_scores_as(w.anyone, tree.depth, 0)  # the whole vector at once
+            elif tree is not None and self.round not in self.bitmaps_out:
+                # The majority's bitmaps, for disputes: the root settles only once they are out
+                # and its dispute window (the tally deadline) is over.
+                self.bitmaps_out.add(self.round)
+                chunk = tree.chunk(tree.depth, 0)
+                call = ABI["Disputes"].encode(
+                    "publishBitmaps", self.address, chunk.level, chunk.index, chunk.leaves,
+                    tree.bitmaps(chunk), chunk.proof,
+                )  # fmt: skip
+                assert w.node.send(w.anyone, w.disputes, call) is not None
             elif not self.finalize_as():
-                self.travel(now + STEP)
+                self.travel(max(now + STEP, vote.tally_deadline))
             return
         if now < vote.tally_deadline:
             todo = [
@@ -1203,6 +1216,7 @@ def test_competition_state_machine(anvil_chain: Chain) -> None:
         node=node,
         factory=factory.address,
         pool=pool.address,
+        disputes=factory.disputes().address,
         inspector=chain.deploy(artifacts.load_fixture("Inspector")).address,
         host=host,
         players=[*chain.accounts[1:4], sybils[0]],

@@ -31,10 +31,14 @@ def test_committed_artifacts_are_current() -> None:
 
 def test_the_package_ships_the_runtime_contracts_and_no_fixture() -> None:
     assert artifacts.names() == (
+        "Architectures",
         "Competition",
         "CompetitionFactory",
+        "Disputes",
         "ICompetition",
+        "IDisputes",
         "IMinerPool",
+        "IVerifier",
         "MinerPool",
         "ScoreTree",
     )
