@@ -60,9 +60,10 @@ def contracts_deploy(
         bool, typer.Option(help="Deploy a new factory even if one is recorded and live.")
     ] = False,
 ) -> None:
-    """Deploy a CompetitionFactory (with the Competition implementation and the miner pool)
-    with the network's factory terms, and record its address: in the state dir on a dev
-    network, in configs/deployments.yaml on others."""
+    """Deploy a CompetitionFactory (with the Competition implementation and the miner pool,
+    after its dispute contract and architecture registry) with the network's factory terms,
+    and record its address: in the state dir on a dev network, in configs/deployments.yaml on
+    others."""
     s = settings()
     chain = connect(s)
     recorded = deployment.factory_address(s)
@@ -77,10 +78,16 @@ def contracts_deploy(
     deployed = deployment.deploy(chain, s, sender=signer)
     path = deployment.record(s, deployed.address)
     out.print(f"factory: [bold]{deployed.address}[/bold]   pool: {deployed.pool().address}")
+    disputes = deployed.disputes()
+    out.print(
+        f"disputes: {disputes.address}   architectures: {disputes.architectures().address}"
+        f" (registrar: {signer.address})"
+    )
     out.print(
         f"terms: seat stake {ether(terms.seat_stake_wei)}, at least {terms.min_seats} seats,"
         f" phases of at least {terms.min_window_s} s,"
-        f" unbonding after {terms.unbonding_delay_s / 86_400:g} days"
+        f" unbonding after {terms.unbonding_delay_s / 86_400:g} days,"
+        f" challenge bond {ether(terms.challenge_bond_wei)}"
     )
     out.print(f"recorded in {path}")
     if s.factory is not None and s.factory != deployed.address:

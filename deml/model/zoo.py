@@ -126,14 +126,15 @@ def train(
     return TrainedModel(name, framework, net, spec, val_accuracy, params, history)
 
 
-def build(name: str, spec: ModelSpec, seed: int = 0) -> Any:
-    """An untrained zoo model for `spec`: a torch `nn.Module` or a `keras.Model`."""
+def build(name: str, spec: ModelSpec, seed: int = 0, scale: float = 1.0) -> Any:
+    """An untrained zoo model for `spec`: a torch `nn.Module` or a `keras.Model`, its input
+    multiplied by `scale` first (training sets it from the data's range)."""
     if name not in MODELS:
         raise ZooError(f"unknown model {name!r}; the zoo has {', '.join(MODELS)}")
     framework, kind = name.split("-", 1)
     if framework == "torch":
-        return _torch_model(kind, spec, 1.0, seed)
-    return _keras_model(kind, spec, 1.0, seed)
+        return _torch_model(kind, spec, scale, seed)
+    return _keras_model(kind, spec, scale, seed)
 
 
 def load_function(reference: str) -> TrainFn:

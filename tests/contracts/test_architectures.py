@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from pathlib import Path
 
+import numpy as np
 import pytest
 from web3.contract import Contract
 
 from deml import artifacts
 from deml.chain.client import Chain
+from deml.model import export, zoo
 from deml.zk import binding
 from deml.zk import circuit as zk
 from tests.helpers.reverts import raises
-from tests.helpers.zk import Built, build_mlps
+from tests.helpers.zk import SPEC, Built, build_mlps
 
 ARCH = b"torch-mlp".ljust(32, b"\0")
 
@@ -46,6 +49,36 @@ def messages(built: Built) -> list[list[int]]:
 
 def point(data: bytes) -> tuple[int, int]:
     return int.from_bytes(data[:32], "big"), int.from_bytes(data[32:], "big")
+
+
+def test_a_single_value_constant_is_fixed_in_the_circuit_not_committed(
+    tmp_path: Path, built: Built
+) -> None:
+    """A trained zoo model scales its input by one constant (1/16 for the digits' pixels):
+    EZKL fixes such a single value in the circuit (it is part of the architecture's key), so
+    the commitment covers the other parameters only, and a payload's model keeps it."""
+    model = export.to_onnx(zoo.build("torch-mlp", SPEC, seed=2, scale=1 / 16), SPEC)
+    assert [p.size for p in binding.parameters(model)] == [8192, 128, 1280, 10]
+    settings = zk.make_settings(model, built.samples[:16], tmp_path / "scaled")
+    compiled = zk.compile_model(model, settings, tmp_path / "model")
+    logrows = json.loads(settings.read_text())["run_args"]["logrows"]
+    srs = zk.generate_srs(built.root / "srs" / f"k{logrows}.srs", logrows)
+    circuit = zk.setup(compiled, settings, srs)
+    proof = zk.prove(circuit, compiled, built.samples[20], tmp_path / "proof").proof
+    values = binding.message(model, 13)
+    assert binding.commitment(values, circuit) == proof.commitment
+    again = binding.with_weights(model, values, 13)  # the model a payload stands for
+    assert binding.message(again, 13) == values
+    assert 0.0625 in [float(v) for v in _initializers(again).values() if v.size == 1]
+
+
+def _initializers(model: bytes) -> dict[str, np.ndarray]:
+    import onnx
+    from onnx import numpy_helper
+
+    return {
+        t.name: numpy_helper.to_array(t) for t in onnx.load_from_string(model).graph.initializer
+    }
 
 
 def test_anyone_recomputes_a_models_commitment_from_its_weights(
