@@ -4,7 +4,8 @@ The model is revealed as a disputable payload (its weights as the circuit commit
 competition whose test split is the digits' first test rows, committed by their root. A
 three-seat jury, all bought, counts the model right on every sample; the bitmaps go out; one
 challenger proves a sample the model gets wrong and, at the contest's end, overturns the root.
-Measured on py-evm: `bind`, the bitmaps, the challenge (the verifier's pairing included), the
+Measured on a throwaway anvil (py-evm's ecMul, in Python, takes minutes for a contest):
+`bind`, the bitmaps, the challenge (the verifier's pairing included), the
 resolution (the overturn included), and, apart, what contesting the commitment would cost
 (every step of the registry's recomputation, the cost a false challenge's bond pays).
 """
@@ -13,14 +14,18 @@ from __future__ import annotations
 
 import json
 import secrets
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from eth_utils import keccak
 
+from bench.ports import free_port
 from deml.artifacts import Artifact
-from deml.chain.client import Chain
+from deml.chain import accounts
+from deml.chain.client import DEV_MNEMONIC, Chain
+from deml.chain.localnode import LocalNode
 from deml.contracts.bindings import CompetitionFactory
 from deml.contracts.commitments import hash_test_key, model_commitment, new_salt, vote_commitment
 from deml.contracts.sample_tree import SampleTree
@@ -68,7 +73,27 @@ def measure(
         raise ValueError("it gets every sample right: nothing to dispute")
     j = int(wrong[np.argmax(lead[wrong])])
 
-    chain = Chain.in_process()
+    with tempfile.TemporaryDirectory(prefix="deml-bench-dispute-") as tmp:
+        node = LocalNode(Path(tmp))
+        info, _ = node.start(port=free_port(), chain_id=31337, mnemonic=DEV_MNEMONIC, persist=False)
+        try:
+            chain = Chain.connect(info.url, accounts.from_mnemonic(DEV_MNEMONIC), dev=True)
+            return _play(chain, circuit, compiled, payload, values, verifier, x, y, j)
+        finally:
+            node.stop()
+
+
+def _play(
+    chain: Chain,
+    circuit: zk.Circuit,
+    compiled: Path,
+    payload: bytes,
+    values: list[int],
+    verifier: Artifact,
+    x: np.ndarray,
+    y: np.ndarray,
+    j: int,
+) -> dict[str, Any]:
     host, caller, competitor, challenger, *jurors = chain.accounts
     factory = CompetitionFactory.deploy(chain, **FACTORY, sender=host)
     disputes = factory.disputes()
@@ -136,7 +161,7 @@ def measure(
         presented.proof, proof.proof.raw, list(proof.proof.instances),
     )  # fmt: skip
     gas["challenge"] = _gas(chain, disputes.challenge(comp.address, evidence, sender=challenger))
-    end = disputes.contract.functions.challengeOf(1).call()[4]
+    end = chain.call(disputes.contract.functions.challengeOf(1))[4]
     chain.travel_to(end)
     gas["resolve"] = _gas(chain, disputes.resolve(1, sender=challenger))
     if not comp.overturned(1):

@@ -217,7 +217,7 @@ def test_a_bought_majority_is_overturned_by_one_proof_and_the_winner_corrected(
         comp.finalize(sender=chain.accounts[9])
     # The majority could compute A's commitment to refute the proof; it would match. Nobody
     # does: at the contest's end the challenge stands.
-    chain.travel_to(s.disputes.contract.functions.challengeOf(challenge).call()[4])
+    chain.travel_to(chain.call(s.disputes.contract.functions.challengeOf(challenge))[4])
     s.disputes.resolve(challenge, sender=challenger)
     assert comp.overturned(1) and comp.summary().round == 2
 
