@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from eth_utils import keccak
 
+from bench.gas import ETHER, FACTORY_CONFIG
 from bench.ports import free_port
 from deml.artifacts import Artifact
 from deml.chain import accounts
@@ -35,18 +36,9 @@ from deml.roles import settlement
 from deml.zk import binding
 from deml.zk import circuit as zk
 
-ETHER = 10**18
 SAMPLES = 64  # the test split of the bench's competition: the digits' first test rows
 STEP = 1_000
 ARCH = keccak(b"bench architecture")
-FACTORY = {
-    "seat_stake": ETHER // 10,
-    "unbonding_delay": 30 * 24 * 3600,
-    "min_units": 1,
-    "min_seats": 3,
-    "min_window": 60,
-    "challenge_bond": ETHER // 10,
-}
 
 
 def measure(
@@ -95,7 +87,7 @@ def _play(
     j: int,
 ) -> dict[str, Any]:
     host, caller, competitor, challenger, *jurors = chain.accounts
-    factory = CompetitionFactory.deploy(chain, **FACTORY, sender=host)
+    factory = CompetitionFactory.deploy(chain, **FACTORY_CONFIG, sender=host)
     disputes = factory.disputes()
     registry = disputes.architectures()
     contract = chain.deploy(verifier)
@@ -182,12 +174,10 @@ def _gas(chain: Chain, receipt: Any) -> int:
 
 def _contest(chain: Chain, registry: Any, values: list[int], srs: Path, who: Any) -> list[int]:
     """Every step of the registry's recomputation of the model's commitment; their gas."""
-    chunks = binding.weight_chunks(values)
-    hashes = [keccak(c) for c in chunks]
-    root = binding.weights_root(values)
+    points = binding.point_chunks(srs, len(values))
     return [
-        _gas(chain, chain.transact(registry.functions.step(ARCH, root, hashes, c, p), sender=who))
-        for c, p in zip(chunks, binding.point_chunks(srs, len(values)), strict=True)
+        _gas(chain, chain.transact(registry.functions.step(*args), sender=who))
+        for args in binding.step_args(ARCH, values, points)
     ]
 
 

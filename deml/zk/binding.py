@@ -179,6 +179,21 @@ def weights_root(values: list[int]) -> bytes:
     return keccak(b"".join(keccak(chunk) for chunk in weight_chunks(values)))
 
 
+def step_args(
+    architecture: bytes, values: list[int], points: list[bytes]
+) -> list[tuple[bytes, bytes, list[bytes], bytes, bytes]]:
+    """The arguments of every `Architectures.step` call that computes the commitment of
+    `values` (`points`: the architecture's pinned point chunks), in order."""
+    from eth_utils import keccak
+
+    chunks = weight_chunks(values)
+    hashes = [keccak(chunk) for chunk in chunks]
+    root = weights_root(values)
+    return [
+        (architecture, root, hashes, chunk, pts) for chunk, pts in zip(chunks, points, strict=True)
+    ]
+
+
 def point_chunks(srs: Path, count: int) -> list[bytes]:
     """The first `count` Lagrange points, CHUNK a chunk, as the contract pins them."""
     points = lagrange_points(srs, 0, count)

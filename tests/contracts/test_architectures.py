@@ -107,14 +107,10 @@ def run_steps(
     chain: Chain, contract: Contract, values: list[int], points: list[bytes]
 ) -> list[int]:
     """Every step of one model's commitment; the gas of each."""
-    chunks = binding.weight_chunks(values)
-    hashes = [chain.w3.keccak(c) for c in chunks]
-    root = binding.weights_root(values)
-    gas = []
-    for chunk, pts in zip(chunks, points, strict=True):
-        receipt = chain.transact(contract.functions.step(ARCH, root, hashes, chunk, pts))
-        gas.append(receipt["gasUsed"])
-    return gas
+    return [
+        chain.transact(contract.functions.step(*args))["gasUsed"]
+        for args in binding.step_args(ARCH, values, points)
+    ]
 
 
 def test_the_contract_computes_the_commitment_a_proof_carries(
@@ -131,7 +127,7 @@ def test_the_contract_computes_the_commitment_a_proof_carries(
     assert (x, y) != point(proofs[0].commitment)  # its float original's proofs do not match
     assert len(gas) == 10 and max(gas) < 2**24  # each step fits one transaction
     with raises("AlreadyComputed"):
-        run_steps(anvil_chain, contract, values[2], points[:1])
+        run_steps(anvil_chain, contract, values[2], points)
 
 
 def test_a_step_with_other_weights_or_other_points_reverts(

@@ -161,14 +161,11 @@ def compute_commitment(chain: Chain, s: Setup, srs: Path, model: int, who: Local
     """Run every step of a model's commitment in the registry (a contest's cost); its gas."""
     registry = s.disputes.architectures().contract
     values = s.messages[model]
-    chunks = binding.weight_chunks(values)
-    hashes = [keccak(c) for c in chunks]
-    root = binding.weights_root(values)
-    gas = 0
-    for chunk, points in zip(chunks, binding.point_chunks(srs, len(values)), strict=True):
-        step = registry.functions.step(ARCH, root, hashes, chunk, points)
-        gas += chain.transact(step, sender=who)["gasUsed"]
-    return gas
+    points = binding.point_chunks(srs, len(values))
+    return sum(
+        chain.transact(registry.functions.step(*args), sender=who)["gasUsed"]
+        for args in binding.step_args(ARCH, values, points)
+    )
 
 
 def challenge_id(disputes: Disputes, receipt: dict) -> int:
