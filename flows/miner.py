@@ -63,6 +63,7 @@ def _work_on(address: str, account: int, dishonest: bool) -> int | None:
     miner.commit_vote(address, account, dishonest)
     miner.reveal_vote(address, account)
     miner.publish(address, account)
+    miner.dispute(address, account)
     miner.settle_tally(address, account)
     if settlement.finalize(address, account):
         settlement.claim(address, account)

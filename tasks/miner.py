@@ -8,7 +8,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from deml.contracts.types import Phase
-from deml.roles import miner, settlement
+from deml.roles import architectures, challenger, miner, settlement
 from deml.scoring.sandbox import default_sandbox
 from deml.storage import storage_from_settings
 from tasks.common import RETRIES, claim_records, competition, factory, session
@@ -96,7 +96,8 @@ def score_model(address: str, account: int, submission_id: int) -> int:
         return 0  # the host is at fault: the vote says so, no score is needed
     sandbox = default_sandbox(settings.scoring_spares, settings.scoring_workers)
     sources = miner.blob_sources_for(comp, storage, settings.active_network.beacon_url)
-    results = miner.score_models(comp, [submission_id], data, book, sandbox, sources)
+    catalogue = architectures.catalogue_for(comp, storage, settings.state_dir)
+    results = miner.score_models(comp, [submission_id], data, book, sandbox, sources, catalogue)
     return results[submission_id].correct
 
 
@@ -140,3 +141,30 @@ def settle_tally(address: str, account: int) -> int:
     if proven := miner.prove_dissents(comp, who):
         print(f"proved dissent of {', '.join(proven)}")
     return settled
+
+
+@task(cache_policy=NO_CACHE, **RETRIES)
+def dispute(address: str, account: int) -> int | None:
+    """In the dispute window: challenge the decided root where this miner's scores prove it
+    wrong (one zk proof), contest challenges its scores prove false, resolve those that are
+    due and claim what was won; return the challenge sent, if any."""
+    settings, chain, who, book = _book(address, account)
+    comp = competition(chain, address)
+    storage = storage_from_settings(settings)
+    catalogue = architectures.catalogue_for(comp, storage, settings.state_dir)
+    sources = miner.blob_sources_for(comp, storage, settings.active_network.beacon_url)
+    sent = None
+    if book.load().scores and challenger.decided(comp) is not None:
+        created = factory(settings, chain).created(address)
+        data = miner.fetch_test_split(comp, created, storage, book)
+        if data is not None:
+            sent = challenger.challenge_if_wrong(comp, data, book, who, catalogue, sources)
+        if sent is not None:
+            print(f"challenged the decided root of {address}: challenge {sent}")
+        if steps := challenger.contest_if_false(comp, book, who, catalogue, sources):
+            print(f"contested a false challenge: {steps} commitment steps sent")
+    if resolved := challenger.resolve_due(comp, who):
+        print(f"resolved challenges {resolved}")
+    if got := challenger.claim(comp, who):
+        print(f"claimed {got} wei of dispute bonds and slashed stakes")
+    return sent

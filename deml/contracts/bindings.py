@@ -29,6 +29,7 @@ from deml.contracts.commitments import (
 from deml.contracts.errors import readable
 from deml.contracts.score_tree import Chunk
 from deml.contracts.types import (
+    Challenge,
     Claimed,
     CreatedCompetition,
     Credited,
@@ -660,6 +661,33 @@ class Architectures(_Binding):
 
     NAME = "Architectures"
 
+    def registrar(self) -> str:
+        return str(self._call("registrar"))
+
+    def weights(self, architecture: bytes) -> int:
+        """How many weights a model of `architecture` has (0: not registered)."""
+        return int(self._call("architecture", architecture)[1])
+
+    def register(
+        self, architecture: bytes, pinned: tuple[Any, ...], *, sender: LocalAccount | None
+    ) -> TxReceipt:
+        """Pin an architecture (`Registration.as_abi`); the registrar only."""
+        return self._send("register", architecture, pinned, sender=sender)
+
+    def commitment_known(self, architecture: bytes, weights_root: bytes) -> bool:
+        return bool(self._call("commitmentOf", architecture, weights_root)[0])
+
+    def progress(self, architecture: bytes, weights_root: bytes) -> tuple[int, int]:
+        """(chunks computed, chunks in all) of a commitment."""
+        done, total = self._call("progress", architecture, weights_root)
+        return int(done), int(total)
+
+    def step(
+        self, args: tuple[bytes, bytes, list[bytes], bytes, bytes], *, sender: LocalAccount | None
+    ) -> TxReceipt:
+        """Add one chunk to a commitment (`binding.step_args`)."""
+        return self._send("step", *args, sender=sender)
+
 
 class Disputes(_Binding):
     """The dispute game of a factory's competitions (contracts/Disputes.sol, docs/disputes.md)."""
@@ -676,12 +704,57 @@ class Disputes(_Binding):
         """Whether round r may settle on its root: bitmaps all out, no challenge open."""
         return bool(self._call("cleared", competition, r))
 
-    def bitmaps_published(self, competition: str, r: int) -> set[int]:
-        """The first positions of the bitmap chunks published for round r."""
+    def bitmaps_published(self, competition: str, r: int) -> dict[int, bytes]:
+        """The bitmap chunks published for round r: their bitmaps by first position."""
         logs = self.contract.events.BitmapsPublished().get_logs(
             from_block=0, argument_filters=_filters({"competition": competition, "round": r})
         )
-        return {int(log["args"]["first"]) for log in logs}
+        return {int(log["args"]["first"]): bytes(log["args"]["bitmaps"]) for log in logs}
+
+    def bitmap_chunks(self, competition: str, r: int) -> dict[int, tuple[bytes, bytes]]:
+        """The chunks of round r's winning vector published with their bitmaps, by first
+        position: (packed leaves, bitmaps), read from the publishing calls (the event carries
+        the bitmaps, the call the leaves they were checked against too). A chunk published
+        through another contract is not read here."""
+        logs = self.contract.events.BitmapsPublished().get_logs(
+            from_block=0, argument_filters=_filters({"competition": competition, "round": r})
+        )
+        found = {}
+        for log in logs:
+            tx = self.chain.w3.eth.get_transaction(log["transactionHash"])
+            try:
+                fn, args = self.contract.decode_function_input(tx["input"])
+            except ValueError:
+                continue
+            if fn.fn_name == "publishBitmaps":
+                first = int(args["index"]) << int(args["level"])
+                found[first] = (bytes(args["leaves"]), bytes(args["bitmaps"]))
+        return found
+
+    def challenges(self, competition: str) -> list[Challenge]:
+        """The challenges of a competition, oldest first, each with its state now."""
+        logs = self.contract.events.Challenged().get_logs(
+            from_block=0, argument_filters=_filters({"competition": competition})
+        )
+        found = []
+        for log in logs:
+            args = log["args"]
+            _, _, is_open, _, contest_end, architecture, weights_root, _, _ = self._call(
+                "challengeOf", args["challenge"]
+            )
+            numbers = [int(args[k]) for k in ("challenge", "round", "submission", "sample")]
+            found.append(
+                Challenge(
+                    *numbers,
+                    predicted=int(args["predicted"]),
+                    challenger=str(args["challenger"]),
+                    open=bool(is_open),
+                    contest_end=int(contest_end),
+                    architecture=bytes(architecture),
+                    weights_root=bytes(weights_root),
+                )
+            )
+        return found
 
     def publish_bitmaps(
         self, competition: str, chunk: Chunk, bitmaps: bytes, *, sender: LocalAccount | None

@@ -368,6 +368,22 @@ class ScoresPublished:
 
 
 @dataclass(frozen=True)
+class Challenge:
+    """A challenge of a decided root (contracts/Disputes.sol), with its state when read."""
+
+    id: int
+    round: int
+    submission: int
+    sample: int
+    predicted: int  # the class its proof shows
+    challenger: str
+    open: bool
+    contest_end: int  # when it stands unless the commitment was computed by then
+    architecture: bytes
+    weights_root: bytes
+
+
+@dataclass(frozen=True)
 class VectorPublished:
     """A chunk of one juror's vector, added to a tally."""
 

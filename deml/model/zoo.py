@@ -292,7 +292,7 @@ def _fit_torch(
     import torch
     from torch import nn
 
-    model = _torch_model(kind, spec, _input_scale(X_train), seed)
+    model = _torch_model(kind, spec, input_scale(X_train), seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
     x, y = torch.from_numpy(X_train), torch.from_numpy(y_train)
     x_val, y_val_t = torch.from_numpy(X_val), torch.from_numpy(y_val)
@@ -371,7 +371,7 @@ def _fit_keras(
 
     # Seeds Python, NumPy and the backend: fit() shuffles with the backend's global RNG.
     keras.utils.set_random_seed(seed)
-    model = _keras_model(kind, spec, _input_scale(X_train), seed)
+    model = _keras_model(kind, spec, input_scale(X_train), seed)
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
@@ -427,7 +427,8 @@ def _image_layout(spec: ModelSpec) -> tuple[int, int, int, bool]:
     raise ZooError(f"a CNN needs 1-3 input dimensions, got input_shape {shape}")
 
 
-def _input_scale(X: np.ndarray) -> float:
+def input_scale(X: np.ndarray) -> float:
+    """The factor the zoo's models multiply their input by: 1 / the data's peak."""
     # One scalar, not per-feature statistics: it survives weight quantization (int8/int4
     # codecs skip tiny tensors) and keeps the exported graph to a single Mul.
     peak = float(np.max(np.abs(X)))

@@ -1,12 +1,13 @@
-"""A challenger's evidence (docs/disputes.md): what a revealed model predicts on one test
+"""Evidence by hand (`deml dispute prove|check`): what a revealed model predicts on one test
 sample, proven with a zero-knowledge proof (deml.zk), with the sample and its Merkle proof
 against the samples root the host committed at creation.
 
-The dispute contract that will take the evidence on chain is not built yet; `check` holds it
-against the chain off chain, as that contract will: the sample against the committed root,
-the proof against its verifying key, the proof's inputs against the sample, the model against
-the submission's revealed hash. The commitment in the proof binds it to the model's weights;
-anyone re-proving from the revealed bytes (`prove`) gets the same commitment.
+A disputable model (its payload an architecture's weights) is proven on its architecture's
+circuit, so the evidence is what the dispute contract takes (`deml.roles.challenger` plays
+it); any other model on a circuit calibrated here, which convinces a person, not a contract.
+`check` holds evidence against the chain as the contract would: the sample against the
+committed root, the proof against its verifying key and the sample, the model against the
+submission's revealed hash.
 """
 
 from __future__ import annotations
@@ -21,11 +22,13 @@ from deml.contracts.bindings import Competition
 from deml.contracts.sample_tree import SampleProof, SampleTree
 from deml.contracts.types import CreatedCompetition
 from deml.dataset.npz import read_npz
-from deml.exceptions import DisputeError, ModelRejected, PayloadError
+from deml.exceptions import DisputeError, ModelRejected, PayloadError, ProofError
 from deml.model import check as model_check
 from deml.model import codec
-from deml.roles import miner
+from deml.roles import challenger, miner
+from deml.roles.architectures import Catalogue
 from deml.storage.base import Storage
+from deml.zk import binding
 from deml.zk import circuit as zk
 
 CALIBRATION_ROWS = 32  # training rows the circuit's scales are calibrated on
@@ -48,6 +51,7 @@ class Evidence:
     correct: bool
     commitment: str  # hex of the proof's first 64 bytes: the weights' KZG commitment
     folder: str  # the circuit, its keys and the proof
+    disputable: bool = False  # proven on its architecture's registered circuit
 
     @property
     def features_array(self) -> np.ndarray:
@@ -62,6 +66,7 @@ def prove(
     *,
     storage: Storage,
     sources: miner.BlobSourcesFor,
+    catalogue: Catalogue,
     state_dir: Path,
 ) -> Evidence:
     """Prove what submission `submission_id` predicts on test sample `sample` (the key must be
@@ -80,16 +85,25 @@ def prove(
     revealed = miner.revealed_model(comp, submission_id, sources)
     if revealed.payload is None:
         raise DisputeError(f"submission {submission_id} scores 0 everywhere: {revealed.refused}")
-    try:
-        _, onnx_bytes = codec.decode(revealed.payload)
-        model_check.validate(onnx_bytes, spec)
-    except (PayloadError, ModelRejected) as exc:
-        raise DisputeError(f"submission {submission_id} scores 0 everywhere: {exc}") from exc
     folder = book.dir / f"submission-{submission_id}" / f"sample-{sample}"
-    circuit, run = zk.prove_model(
-        onnx_bytes, _training_rows(book), x[sample], folder, Path(state_dir) / "zk" / "srs"
-    )
-    if not zk.verify(circuit, run.proof):
+    if revealed.payload.startswith(binding.PAYLOAD_MAGIC):  # on its architecture's circuit
+        try:
+            architecture_id, values = binding.weights_of(revealed.payload)
+            local = catalogue.local(architecture_id)
+        except ProofError as exc:
+            raise DisputeError(f"submission {submission_id} scores 0 everywhere: {exc}") from exc
+        circuit = local.circuit
+        proof = challenger.prove_sample(local, values, x[sample], folder)
+    else:
+        try:
+            _, onnx_bytes = codec.decode(revealed.payload)
+            model_check.validate(onnx_bytes, spec)
+        except (PayloadError, ModelRejected) as exc:
+            raise DisputeError(f"submission {submission_id} scores 0 everywhere: {exc}") from exc
+        srs_dir = Path(state_dir) / "zk" / "srs"
+        circuit, run = zk.prove_model(onnx_bytes, _training_rows(book), x[sample], folder, srs_dir)
+        proof = run.proof
+    if not zk.verify(circuit, proof):
         raise DisputeError(f"the proof in {folder} does not verify")
     leaf = SampleTree(x, y).proof(sample)
     evidence = Evidence(
@@ -100,11 +114,12 @@ def prove(
         label=leaf.label,
         features=leaf.features.hex(),
         sample_proof=[p.hex() for p in leaf.proof],
-        predicted=run.proof.predicted,
-        margin=run.proof.margin,
-        correct=run.proof.predicted == leaf.label,
-        commitment=run.proof.commitment.hex(),
+        predicted=proof.predicted,
+        margin=proof.margin,
+        correct=proof.predicted == leaf.label,
+        commitment=proof.commitment.hex(),
         folder=str(folder),
+        disputable=revealed.payload.startswith(binding.PAYLOAD_MAGIC),
     )
     journal.save(folder / EVIDENCE_FILE, asdict(evidence))
     return evidence

@@ -46,6 +46,7 @@ from deml.exceptions import (
     custom_error_class,
 )
 from deml.model.spec import ModelSpec
+from deml.roles.architectures import Catalogue
 from deml.scoring.sandbox import Sandbox, ScoreResult
 from deml.storage.base import Storage
 
@@ -67,6 +68,8 @@ class Ledger:
     scores: dict[str, dict[str, object]] = field(default_factory=dict)  # id -> score record
     host_fault: str = ""  # why the test split cannot be scored, once found
     ballots: dict[str, dict[str, str]] = field(default_factory=dict)  # round -> Ballot
+    # round -> what this miner tried against that round's decided root (deml.roles.dispute)
+    disputes: dict[str, dict[str, object]] = field(default_factory=dict)
 
 
 class MinerBook:
@@ -232,16 +235,21 @@ def score_models(
     book: MinerBook,
     sandbox: Sandbox,
     sources: BlobSourcesFor,
+    catalogue: Catalogue,
 ) -> dict[int, ScoreResult]:
-    """Score each model in its own sandboxed child; record every score as it comes."""
+    """Score each model in its own sandboxed child (a disputable payload as its architecture's
+    model, `catalogue`); record every score as it comes."""
     x, y, spec = data
     results = {}
     for submission_id in ids:
         revealed = revealed_model(comp, submission_id, sources)
-        if revealed.payload is None:
-            result = ScoreResult(0, len(y), revealed.refused, 0.0)
+        payload, refused = (None, revealed.refused)
+        if revealed.payload is not None:
+            payload, refused = catalogue.scorable(revealed.payload)
+        if payload is None:
+            result = ScoreResult(0, len(y), refused, 0.0)
         else:
-            (result,) = sandbox.score_all([revealed.payload], x, y, spec)
+            (result,) = sandbox.score_all([payload], x, y, spec)
         book.record_score(
             submission_id,
             {

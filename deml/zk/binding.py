@@ -64,6 +64,19 @@ def parameters(onnx_bytes: bytes) -> list[np.ndarray]:
     return [np.asarray(values[n]) for n in names if _committed(values[n])]
 
 
+def fixed_constants(onnx_bytes: bytes) -> list[float]:
+    """The single-value float constants the data path reads, in order (an input scale): fixed
+    in the circuit, so part of the architecture, not of a model's weights."""
+    import onnx
+
+    names, values = _constants(onnx.load_from_string(onnx_bytes))
+    return [
+        float(values[n].reshape(-1)[0])
+        for n in names
+        if n in values and np.issubdtype(values[n].dtype, np.floating) and values[n].size == 1
+    ]
+
+
 def _constants(model: Any) -> tuple[list[str], dict[str, np.ndarray]]:
     """The names of the constants the data path reads, in order, and the initializers."""
     from onnx import numpy_helper

@@ -19,11 +19,13 @@ from eth_utils import keccak
 from deml.chain import blobs
 from deml.chain.blob_sources import BeaconBlobs, BlobSource, BlobUnavailable, StoredCopy
 from deml.chain.client import Chain
+from deml.contracts.bindings import Competition
 from deml.contracts.commitments import blob_model_hash, commitment_to, new_salt
 from deml.contracts.types import RevealMode, Status
 from deml.exceptions import TransientError
 from deml.model import payload as payloads
 from deml.roles import competitor, miner
+from deml.roles.architectures import Catalogue, catalogue_for
 from deml.scoring.sandbox import Sandbox
 from deml.storage.local import LocalStore
 from tests.helpers import models
@@ -49,6 +51,11 @@ def packed() -> bytes:
     """A real model's payload: the reference torch MLP, packed as a competitor would."""
     digits = models.digits()
     return payloads.pack(models.onnx_model("torch-mlp"), digits.spec, codec_name="zlib").payload
+
+
+def catalogue(comp: Competition, root: Path) -> Catalogue:
+    """The miner's architectures (none here: no payload is disputable)."""
+    return catalogue_for(comp, LocalStore(root / "miner-store"), root / "miner")
 
 
 class Forger:
@@ -95,7 +102,9 @@ def test_a_competitor_reveals_in_blobs_and_a_miner_scores_the_model(
     with Sandbox() as sandbox:
         (direct,) = sandbox.score_all([packed], digits.x_test, digits.y_test, digits.spec)
         data = (digits.x_test, digits.y_test, digits.spec)
-        scored = miner.score_models(comp, [sid], data, book, sandbox, sources)
+        scored = miner.score_models(
+            comp, [sid], data, book, sandbox, sources, catalogue(comp, tmp_path)
+        )
     assert scored[sid].error is None and scored[sid].correct == direct.correct > 400
     record = book.load().scores[str(sid)]
     assert record["model_hash"] == comp.model_hash(packed).hex()  # what the commitment bound
@@ -140,7 +149,9 @@ def test_blobs_no_source_gives_are_retried_never_scored(
         digits = models.digits()
         data = (digits.x_test, digits.y_test, digits.spec)
         with pytest.raises(BlobUnavailable, match="none of the beacon API") as raised:
-            miner.score_models(comp, [sid], data, book, Sandbox(), sources)
+            miner.score_models(
+                comp, [sid], data, book, Sandbox(), sources, catalogue(comp, tmp_path)
+            )
     assert isinstance(raised.value, TransientError)  # the task retries; the next pass too
     assert book.load().scores == {}  # no score recorded by guess
 
@@ -176,7 +187,9 @@ def test_committed_blobs_that_are_not_a_payload_score_0_on_every_miner(
     for name in ("miner-a", "miner-b"):
         book = miner.MinerBook(tmp_path / name, comp.address, name)
         sources = miner.blob_sources_for(comp, LocalStore(tmp_path / name / "store"))
-        (result,) = miner.score_models(comp, [sid], data, book, Sandbox(), sources).values()
+        (result,) = miner.score_models(
+            comp, [sid], data, book, Sandbox(), sources, catalogue(comp, tmp_path)
+        ).values()
         assert result.correct == 0 and why in str(result.error)
         record = book.load().scores[str(sid)]
         assert record["correct"] == 0 and why in str(record["error"])
