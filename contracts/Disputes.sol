@@ -182,8 +182,14 @@ contract Disputes is IDisputes, ReentrancyGuardTransient {
         Publication storage pub = _publications[address(competition)][r];
         uint256 fresh = 0;
         for (uint256 i = 0; i < n; ++i) {
-            (,, bytes32 correct) = ScoreTree.leafAt(leaves, i);
-            if (keccak256(bitmaps[i * size:(i + 1) * size]) != correct) revert BitmapMismatch(first + i);
+            (, uint32 score, bytes32 correct) = ScoreTree.leafAt(leaves, i);
+            bytes calldata bitmap = bitmaps[i * size:(i + 1) * size];
+            // A leaf's score must be its bitmap's count: a score inflated over honest bitmaps
+            // would differ from them on no sample, so no challenge could reach it. Such bitmaps
+            // cannot be published, and the root is annulled at the window's end.
+            if (keccak256(bitmap) != correct || _ones(bitmap, p.testSetSize) != score) {
+                revert BitmapMismatch(first + i);
+            }
             uint256 position = first + i;
             mapping(uint256 => uint256) storage out = _bitmapsOut[address(competition)][r];
             uint256 bit = 1 << (position % 256);
@@ -314,6 +320,27 @@ contract Disputes is IDisputes, ReentrancyGuardTransient {
         if (_overturned(competition, r)) revert NoDecidedRoot(r);
         v = competition.verdict(rnd.leader);
         p = competition.params();
+    }
+
+    /// @dev The set bits of a bitmap of `bits` samples; type(uint256).max if a bit past them is
+    ///      set (no score is that large). Word by word, SWAR popcount.
+    function _ones(bytes calldata bitmap, uint256 bits) private pure returns (uint256 count) {
+        uint256 tail = bits % 8;
+        if (tail != 0 && uint8(bitmap[bitmap.length - 1]) >> tail != 0) return type(uint256).max;
+        for (uint256 off = 0; off < bitmap.length; off += 32) {
+            uint256 end = off + 32 < bitmap.length ? off + 32 : bitmap.length;
+            uint256 w = uint256(bytes32(bitmap[off:end])); // a short last word is zero-padded
+            unchecked {
+                w -= (w >> 1) & 0x5555555555555555555555555555555555555555555555555555555555555555;
+                w = (w & 0x3333333333333333333333333333333333333333333333333333333333333333)
+                    + ((w >> 2) & 0x3333333333333333333333333333333333333333333333333333333333333333);
+                w = (w + (w >> 4)) & 0x0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f;
+                // 16-bit lanes (each at most 16), summed into the top lane (at most 256).
+                w = (w & 0x00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff)
+                    + ((w >> 8) & 0x00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff);
+                count += (w * 0x0001000100010001000100010001000100010001000100010001000100010001) >> 240;
+            }
+        }
     }
 
     function _overturned(ICompetition competition, uint256 r) private view returns (bool) {

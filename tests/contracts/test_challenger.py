@@ -35,6 +35,7 @@ from deml.storage.local import LocalStore
 from deml.zk import architecture, binding, verifier
 from tests.contracts.test_disputes import vector_of
 from tests.helpers.game import SEAT, Game, fund
+from tests.helpers.reverts import raises
 
 pytestmark = pytest.mark.anvil
 
@@ -194,8 +195,9 @@ def test_an_honest_miner_finds_proves_and_overturns_a_bought_root(
     assert challenger.claim(comp, play.honest) == 0
 
 
+@pytest.mark.parametrize("when", ["at once", "in the window's last second"])
 def test_a_liars_challenge_is_contested_by_an_honest_miner_who_takes_its_bond(
-    chain: Chain, play: Play, registered: Registered
+    chain: Chain, play: Play, registered: Registered, when: str
 ) -> None:
     game, comp = play.game, play.game.competition
     a, b = play.ids
@@ -233,9 +235,16 @@ def test_a_liars_challenge_is_contested_by_an_honest_miner_who_takes_its_bond(
     else:
         pytest.fail("no forged proof clears the margin")
     shown = challenger.evidence(found, a, play.samples, int(j), proof)
+    if when != "at once":  # too late for a contest? The contest runs a full window after it.
+        chain.travel_to(found.window_end - 1)
     disputes.challenge(comp.address, shown, sender=liar)
     (c,) = disputes.challenges(comp.address)
     assert c.open and c.challenger == liar.address
+    assert c.contest_end == found.window_end + game.params.tally_duration
+    if when != "at once":
+        chain.travel_to(found.window_end + 1)
+        with raises("SettlementTooEarly"):  # an open challenge holds the settlement
+            comp.finalize(sender=play.honest)
 
     # The honest miner's pass: its scoring agrees with the jury on that sample, so it
     # computes A's commitment, which is not the proof's; the challenge fails at once.

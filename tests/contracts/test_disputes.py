@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +28,7 @@ from deml.contracts.types import Outcome
 from deml.zk import binding, verifier
 from deml.zk import circuit as zk
 from tests.contracts.test_attacks import Books
-from tests.helpers.game import SEAT, Game, fund
+from tests.helpers.game import SEAT, Game, fund, vector
 from tests.helpers.reverts import raises
 from tests.helpers.zk import Built, build_mlps
 
@@ -400,6 +400,45 @@ def test_a_root_whose_bitmaps_are_withheld_is_annulled(
     first_jury = [x for x in comp.juror_settlements() if x.round == 1]
     assert first_jury and all(x.kept == 0 and x.reward == 0 for x in first_jury)
     assert pool.rewards("0x" + "00" * 20) == 0  # burned, paid to nobody
+
+
+def test_a_majority_inflating_scores_over_honest_bitmaps_is_annulled(
+    create: Callable[..., Game], competitors: list[LocalAccount], anyone: LocalAccount
+) -> None:
+    """A score with its honest bitmap but a higher count differs from the truth on no sample,
+    so no proof reaches it: its bitmaps cannot be published (a bitmap must count its score,
+    with no bit past the test set), and the root is annulled when the window ends."""
+    size = 300  # a first word of 256 bits all set: the count's widest case
+    game = create(test_set_size=size)
+    comp, d = game.competition, game.competition.disputes()
+    ids = game.open_with(*competitors[:3])
+    honest = vector({ids[0]: size, ids[1]: 137, ids[2]: 0}, size)
+    lied = honest.scores[:]
+    lied[1] = replace(lied[1], score=138)  # the bitmap of 137, counted as 138
+    pad = lied[2].bitmap[:-1] + bytes([lied[2].bitmap[-1] | 0x80])  # bit 303 of 300 set
+    lied[2] = replace(lied[2], score=1, correctness=keccak(pad), bitmap=pad)
+    majority = ScoreTree(lied)
+    game.play_votes(lambda _: majority)
+
+    def publish(position: int) -> None:
+        chunk = majority.chunk(0, position)
+        d.publish_bitmaps(comp.address, chunk, majority.bitmaps(chunk), sender=anyone)
+
+    publish(0)  # 300 of 300: a full first word counts
+    with raises("BitmapMismatch"):  # 137 ones are not 138
+        publish(1)
+    with raises("BitmapMismatch"):  # a bit past the test set does not count
+        publish(2)
+    game.to_tally_end()
+    d.annul(comp.address, sender=anyone)
+    assert comp.overturned(1)
+    # The honest vector's bitmaps count their scores, full words included.
+    game.draw()
+    game.play_votes(lambda _: honest)
+    game.publish_bitmaps()
+    assert d.cleared(comp.address, 2)  # every bitmap out: it settles after the window
+    game.finalize()
+    assert comp.summary().winner_id == ids[0]
 
 
 def test_only_a_revealed_disputable_payload_binds(
