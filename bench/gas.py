@@ -540,19 +540,22 @@ def _play_500x21(b: _Bench, ops: dict[str, int]) -> dict[str, Any]:
     ops["settle_jurors_per_juror"] = settle_jurors // len(jury.seats)
     ops.update(claims)
     ops["claim"] = max(claims.values())
+    # The vote's work, what v1's evaluation did (the 1/20 target compares these), and apart
+    # the dispute layer's (issue 16): the winning vector's bitmaps, which v1 had no part of.
     parts = {
         "commit_vote": sum(commits),
         "reveal_vote": sum(reveals),
         "publish_scores": sum(publishes),
-        "publish_bitmaps": sum(bitmaps),
         "settle_jurors": settle_jurors,
     }
     evaluation = sum(parts.values())
     ops["evaluation_500x21"] = evaluation
-    ops["competition_total_500x21"] = total + evaluation + finalize + claims_total
+    ops["evaluation_500x21_with_disputes"] = evaluation + sum(bitmaps)
+    ops["competition_total_500x21"] = total + evaluation + sum(bitmaps) + finalize + claims_total
     return {
         "parts": parts,
         "total": evaluation,
+        "disputes": {"publish_bitmaps": sum(bitmaps), "with_disputes": evaluation + sum(bitmaps)},
         "jurors": len(jury.seats),
         "publish_calls": len(publishes),
         "with_draw": evaluation + jury.seal_gas + jury.draw_gas,

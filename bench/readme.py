@@ -76,6 +76,11 @@ def gas_table(report: dict) -> str:
             "",
         ),
         ("publishScores, per submission", _gas(ops["publish_scores_per_submission"]), ""),
+        (
+            "publishBitmaps (disputes), per submission",
+            _gas(ops["publish_bitmaps_per_submission"]),
+            "",
+        ),
         ("finalize", _gas(ops["finalize"]), cap("finalize")),
         (
             "settleJurors, per juror (paid / share burned)",
@@ -93,6 +98,11 @@ def gas_table(report: dict) -> str:
             _gas(played["total"]),
             f"≤ 1/{round(1 / targets['evaluation_500x21_of_v1'])} of v1's {v1:,}"
             f" (1/{v1 / played['total']:.1f})",
+        ),
+        (
+            "the same with the winning vector's bitmaps (the dispute layer, not in v1)",
+            _gas(played["disputes"]["with_disputes"]),
+            f"1/{v1 / played['disputes']['with_disputes']:.1f} of v1",
         ),
     ]
     for name, row in largest.items():

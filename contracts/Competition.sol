@@ -31,13 +31,13 @@ contract Competition is ICompetition, ReentrancyGuardTransient {
     uint256 private constant _BLOB_HEADER = 5;
 
     /// @dev Creation parameters, as immutable arguments in the clone's code (EIP-1167 with
-    ///      appended data): abi.encode(host, prize, pool, minSeats, minWindow, Params).
+    ///      appended data): abi.encode(host, prize, pool, disputes, Params). The factory's
+    ///      floors are checked there, at creation, so they are not carried (each byte of a
+    ///      clone's code costs 200 gas at every creation).
     struct Config {
         address host;
         uint256 prize;
         address pool;
-        uint256 minSeats;
-        uint256 minWindow;
         address disputes; // the factory's dispute contract: it alone overturns a root
         uint128 entryFee;
         uint128 hostBond;

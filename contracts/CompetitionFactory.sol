@@ -91,7 +91,7 @@ contract CompetitionFactory {
         _checkParams(params, prize);
         // The parameters become immutable arguments in the clone's code (see Competition.Config).
         competition = Clones.cloneWithImmutableArgs(
-            implementation, abi.encode(msg.sender, prize, address(pool), minSeats, minWindow, disputes, params)
+            implementation, abi.encode(msg.sender, prize, address(pool), disputes, params)
         );
         pool.register(competition);
         // Announced before the call: a failed initialize reverts the event with everything else.

@@ -87,7 +87,9 @@ contract Disputes is IDisputes, ReentrancyGuardTransient {
     uint256 public challenges;
 
     event Bound(address indexed competition, uint256 indexed id, bytes32 architecture, bytes32 weightsRoot);
-    event BitmapsPublished(address indexed competition, uint256 indexed round, uint256 first, bytes bitmaps);
+    /// @dev The leaves with their bitmaps: a challenger rebuilds the winning vector from these
+    ///      events alone, whoever made the call (a contract wallet's calldata is not the call's).
+    event BitmapsPublished(address indexed competition, uint256 indexed round, uint256 first, bytes leaves, bytes bitmaps);
     event Challenged(
         uint256 indexed challenge,
         address indexed competition,
@@ -200,7 +202,7 @@ contract Disputes is IDisputes, ReentrancyGuardTransient {
         }
         if (fresh == 0) revert AlreadyPublished(first);
         pub.published += uint32(fresh);
-        emit BitmapsPublished(address(competition), r, first, bitmaps);
+        emit BitmapsPublished(address(competition), r, first, leaves, bitmaps);
     }
 
     /// @inheritdoc IDisputes

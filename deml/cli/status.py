@@ -13,7 +13,7 @@ from deml._clock import deadline, local_time
 from deml.chain.localnode import connect
 from deml.cli.context import ether, out, settings
 from deml.contracts.bindings import Competition
-from deml.roles import settlement, standing
+from deml.roles import challenger, settlement, standing
 from deml.settings import config_dir
 
 Account = Annotated[int, typer.Option(help="Which configured signer (dev accounts: 0-9).", min=0)]
@@ -75,7 +75,9 @@ def read_report(address: str) -> dict[str, Any]:
     """The standing of the competition at `address` on the configured chain, as JSON data."""
     chain = connect(settings())
     comp = Competition(chain, address)
-    return standing.report(comp, comp.balance(), chain.timestamp())
+    report = standing.report(comp, comp.balance(), chain.timestamp())
+    report["dispute_window"] = challenger.window(comp)
+    return report
 
 
 def print_report(r: dict[str, Any]) -> None:
@@ -137,6 +139,14 @@ def print_report(r: dict[str, Any]) -> None:
                 juror["state"], stake,
             )  # fmt: skip
         out.print(jury)
+    if window := r.get("dispute_window"):
+        out.print(_describe_window(window, now))
+        for c in window["challenges"]:
+            state = f"open until {deadline(c['contest_end'], now)}" if c["open"] else "resolved"
+            out.print(
+                f"  challenge {c['id']} by {c['challenger']}: submission {c['submission']}"
+                f" predicts {c['predicted']} on sample {c['sample']}; {state}"
+            )
     if r["winner"]:
         out.print(f"winner: submission {r['winner']['id']} by {r['winner']['address']}")
     if r["payouts"]:
@@ -153,3 +163,14 @@ def print_report(r: dict[str, Any]) -> None:
     if r["slashed"]:
         out.print("seats burned: " + ", ".join(r["slashed"]))
     out.print(f"contract balance: {r['balance']} wei")
+
+
+def _describe_window(w: dict[str, Any], now: int | None) -> str:
+    """One line on a decided root's dispute window."""
+    if w["overturned"]:
+        return f"the root of vote {w['round']} was overturned (a dispute, or bitmaps withheld)"
+    ends = deadline(w["ends"], now) if now is not None else local_time(w["ends"])
+    return (
+        f"dispute window of vote {w['round']}: ends {ends}; bitmaps {w['bitmaps']} of"
+        f" {w['leaves']} published; {len(w['challenges'])} challenges"
+    )

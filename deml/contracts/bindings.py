@@ -704,32 +704,16 @@ class Disputes(_Binding):
         """Whether round r may settle on its root: bitmaps all out, no challenge open."""
         return bool(self._call("cleared", competition, r))
 
-    def bitmaps_published(self, competition: str, r: int) -> dict[int, bytes]:
-        """The bitmap chunks published for round r: their bitmaps by first position."""
-        logs = self.contract.events.BitmapsPublished().get_logs(
-            from_block=0, argument_filters=_filters({"competition": competition, "round": r})
-        )
-        return {int(log["args"]["first"]): bytes(log["args"]["bitmaps"]) for log in logs}
-
-    def bitmap_chunks(self, competition: str, r: int) -> dict[int, tuple[bytes, bytes]]:
+    def bitmaps_published(self, competition: str, r: int) -> dict[int, tuple[bytes, bytes]]:
         """The chunks of round r's winning vector published with their bitmaps, by first
-        position: (packed leaves, bitmaps), read from the publishing calls (the event carries
-        the bitmaps, the call the leaves they were checked against too). A chunk published
-        through another contract is not read here."""
+        position: (packed leaves, bitmaps), as their events carry them."""
         logs = self.contract.events.BitmapsPublished().get_logs(
             from_block=0, argument_filters=_filters({"competition": competition, "round": r})
         )
-        found = {}
-        for log in logs:
-            tx = self.chain.w3.eth.get_transaction(log["transactionHash"])
-            try:
-                fn, args = self.contract.decode_function_input(tx["input"])
-            except ValueError:
-                continue
-            if fn.fn_name == "publishBitmaps":
-                first = int(args["index"]) << int(args["level"])
-                found[first] = (bytes(args["leaves"]), bytes(args["bitmaps"]))
-        return found
+        return {
+            int(log["args"]["first"]): (bytes(log["args"]["leaves"]), bytes(log["args"]["bitmaps"]))
+            for log in logs
+        }
 
     def challenges(self, competition: str) -> list[Challenge]:
         """The challenges of a competition, oldest first, each with its state now."""

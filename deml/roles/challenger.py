@@ -21,8 +21,8 @@ from eth_account.signers.local import LocalAccount
 from deml.contracts.bindings import Competition
 from deml.contracts.sample_tree import SampleTree
 from deml.contracts.score_tree import Score, ScoreTree, unpack
-from deml.contracts.types import HOST_FAULT, Phase
-from deml.exceptions import ProofError
+from deml.contracts.types import HOST_FAULT, Phase, Round
+from deml.exceptions import ContractRevert, ProofError, custom_error_class
 from deml.roles import miner
 from deml.roles.architectures import Catalogue
 from deml.zk import architecture, binding
@@ -45,20 +45,14 @@ class Decided:
 def decided(comp: Competition) -> Decided | None:
     """The decided root of the current round, its leaves and bitmaps all published, or None
     (no majority yet, HOST_FAULT, overturned, finalized, or not all of it out)."""
-    r = comp.summary().round
-    rnd = comp.round(r)
-    if (
-        not rnd.majority
-        or rnd.leader == HOST_FAULT
-        or comp.chain.timestamp() < rnd.reveal_deadline
-        or comp.phase() == Phase.FINALIZED
-        or comp.overturned(r)
-    ):
+    current = _decided_round(comp)
+    if current is None or comp.phase() == Phase.FINALIZED or comp.overturned(current[0]):
         return None
+    r, rnd = current
     verdict = comp.verdict(rnd.leader)
     size = (comp.params().test_set_size + 7) // 8
     leaves: dict[int, Score] = {}
-    for first, (packed, bitmaps) in comp.disputes().bitmap_chunks(comp.address, r).items():
+    for first, (packed, bitmaps) in comp.disputes().bitmaps_published(comp.address, r).items():
         for i, score in enumerate(unpack(packed)):
             bits = bitmaps[i * size : (i + 1) * size]
             leaves[first + i] = replace(score, bitmap=bits)
@@ -69,6 +63,48 @@ def decided(comp: Competition) -> Decided | None:
     if vector.root != verdict.root:
         return None
     return Decided(r, vector, rnd.reveal_deadline + comp.params().tally_duration)
+
+
+def _decided_round(comp: Competition) -> tuple[int, Round] | None:
+    """The current round, if its votes are in and a majority decided a root (not HOST_FAULT)."""
+    r = comp.summary().round
+    rnd = comp.round(r)
+    if not rnd.majority or rnd.leader == HOST_FAULT or comp.chain.timestamp() < rnd.reveal_deadline:
+        return None
+    return r, rnd
+
+
+def window(comp: Competition) -> dict[str, object] | None:
+    """The dispute window of the current round's decided root, JSON-ready (`deml status`):
+    its end, the bitmaps out of the vector's leaves, whether it was overturned, and its
+    challenges; None while no root is decided by a majority."""
+    current = _decided_round(comp)
+    if current is None:
+        return None
+    r, rnd = current
+    disputes = comp.disputes()
+    size = (comp.params().test_set_size + 7) // 8
+    published = disputes.bitmaps_published(comp.address, r)
+    return {
+        "round": r,
+        "ends": rnd.reveal_deadline + comp.params().tally_duration,
+        "bitmaps": sum(len(bitmaps) // size for _, bitmaps in published.values()),
+        "leaves": comp.verdict(rnd.leader).count,
+        "overturned": comp.overturned(r),
+        "challenges": [
+            {
+                "id": c.id,
+                "submission": c.submission,
+                "sample": c.sample,
+                "predicted": c.predicted,
+                "challenger": c.challenger,
+                "open": c.open,
+                "contest_end": c.contest_end,
+            }
+            for c in disputes.challenges(comp.address)
+            if c.round == r
+        ],
+    }
 
 
 def disagreements(found: Decided, book: miner.MinerBook, samples: int) -> dict[int, list[int]]:
@@ -138,6 +174,7 @@ def challenge_if_wrong(
         return None  # one try a round: a challenge that stands overturns the whole root
     x, y, _ = data
     disputes = comp.disputes()
+    tried: list[str] = []
     for submission, differ in disagreements(found, book, len(y)).items():
         revealed = miner.revealed_model(comp, submission, sources)
         payload = revealed.payload or b""
@@ -150,23 +187,42 @@ def challenge_if_wrong(
         jury = found.vector.scores[position].bitmap
         for sample in differ[:MAX_TRIES]:
             folder = book.dir / "disputes" / f"round-{found.round}" / f"{submission}-{sample}"
-            proof = prove_sample(local, values, x[sample], folder)
+            name = f"submission {submission}, sample {sample}"
+            try:  # a witness outside the circuit's ranges is no proof: the next sample
+                proof = prove_sample(local, values, x[sample], folder)
+            except ProofError as exc:
+                tried.append(f"{name}: {exc}")
+                continue
             if (proof.predicted == int(y[sample])) == _bit(jury, sample) or not lead_ok(
                 proof, local
             ):
-                continue  # the proof does not show the jury wrong here
-            if disputes.binding(comp.address, submission) is None:
-                disputes.bind(comp.address, submission, payload, sender=who)
-            shown = evidence(found, submission, SampleTree(x, y), sample, proof)
-            receipt = disputes.challenge(comp.address, shown, sender=who)
+                tried.append(f"{name}: the proof shows the jury right, or within the margin")
+                continue
+            try:
+                _bind(comp, submission, payload, who)
+                shown = evidence(found, submission, SampleTree(x, y), sample, proof)
+                receipt = disputes.challenge(comp.address, shown, sender=who)
+            except ContractRevert as exc:  # the window closed meanwhile, another overturned it
+                tried.append(f"{name}: refused on chain: {exc}")
+                continue
             (event,) = disputes.contract.events.Challenged().process_receipt(receipt)
             challenge = int(event["args"]["challenge"])
             _record(book, found.round, {"challenge": challenge, "submission": submission,
                                          "sample": sample})  # fmt: skip
             return challenge
     # Nothing provable: not tried again this round (each proof takes seconds).
-    _record(book, found.round, {"challenge": None})
+    _record(book, found.round, {"challenge": None, "tried": tried})
     return None
+
+
+def _bind(comp: Competition, submission: int, payload: bytes, who: LocalAccount) -> None:
+    """Bind the submission to its weights, unless someone has (a race is no failure)."""
+    disputes = comp.disputes()
+    if disputes.binding(comp.address, submission) is None:
+        try:
+            disputes.bind(comp.address, submission, payload, sender=who)
+        except custom_error_class("AlreadyBound"):
+            pass
 
 
 def _record(book: miner.MinerBook, r: int, record: dict[str, object]) -> None:
@@ -207,7 +263,12 @@ def contest_if_false(
         points = binding.point_chunks(catalogue.local(c.architecture).circuit.srs, len(values))
         done, _ = registry.progress(c.architecture, c.weights_root)
         for args in binding.step_args(c.architecture, values, points)[done:]:
-            registry.step(args, sender=who)
+            try:
+                registry.step(args, sender=who)
+            except custom_error_class("ChunkMismatch"):
+                break  # another contester sent this chunk first: the next pass goes on
+            except custom_error_class("AlreadyComputed"):
+                break
             sent += 1
     return sent
 
@@ -223,7 +284,10 @@ def resolve_due(comp: Competition, who: LocalAccount) -> list[int]:
         if c.open and (
             now >= c.contest_end or registry.commitment_known(c.architecture, c.weights_root)
         ):
-            disputes.resolve(c.id, sender=who)
+            try:
+                disputes.resolve(c.id, sender=who)
+            except custom_error_class("ChallengeClosed"):
+                continue  # resolved by someone else meanwhile
             resolved.append(c.id)
     return resolved
 

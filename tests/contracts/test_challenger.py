@@ -113,13 +113,7 @@ def play(
     registry = comp.disputes().architectures()
     pinned = binding.registration(local.circuit, len(binding.weights_of(payloads[0])[1]))
     registry.register(reg.arch.id, pinned.as_abi(chain.deploy(reg.verifier).address), sender=host)
-    ids = [game.submit(who, p) for who, p in zip(competitors[:2], payloads, strict=True)]
-    game.to_reveal()
-    game.draw()
-    for sid, who in zip(ids, competitors[:2], strict=True):
-        game.reveal(sid, who)
-    game.to_key()
-    game.reveal_key()
+    ids = game.open_with(*competitors[:2], models=payloads)
 
     # The honest miner, on its own machine: its state dir, the chain, the content store.
     (honest,) = fund(chain, 1)
@@ -143,10 +137,7 @@ def test_an_honest_miner_finds_proves_and_overturns_a_bought_root(
     a, b = play.ids
     lie = vector_of(play.ids, [np.ones(SAMPLES, bool), play.samples.y == play.predicted[1]])
     jury = game.jury()
-    bought: set[str] = set()
-    for juror in sorted(jury, key=lambda j: -jury[j]):
-        if 2 * sum(jury[j] for j in bought) <= game.params.seats:
-            bought.add(juror)
+    bought = game.bought_majority()
     game.play_votes(lambda j: lie if j in bought else play.truth)
     data = (play.samples.x, play.samples.y, SPEC)
     # Nothing to read until the majority publishes its bitmaps.
@@ -179,10 +170,7 @@ def test_an_honest_miner_finds_proves_and_overturns_a_bought_root(
     assert challenger.resolve_due(comp, play.honest) == [c.id]
     assert comp.overturned(1) and comp.summary().round == 2
 
-    game.draw()
-    game.play_votes(lambda j: play.truth)
-    game.finalize()
-    summary = comp.summary()
+    summary = game.revote_and_finalize(play.truth)
     assert (summary.outcome, summary.winner_id) == (Outcome.WINNER, b)
     game.settle_jurors()
     slashed = sum(x.burned for x in comp.juror_settlements() if x.round == 1)

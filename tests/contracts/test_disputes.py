@@ -114,13 +114,7 @@ def setup(
         registry.contract.functions.register(ARCH, pinned.as_abi(verifier_contract.address)),
         sender=host,
     )
-    ids = [game.submit(who, p) for who, p in zip(competitors[:2], payloads, strict=True)]
-    game.to_reveal()
-    game.draw()
-    for sid, who in zip(ids, competitors[:2], strict=True):
-        game.reveal(sid, who)
-    game.to_key()
-    game.reveal_key()
+    ids = game.open_with(*competitors[:2], models=payloads)
     for sid, p in zip(ids, payloads, strict=True):  # anyone binds them, with the revealed bytes
         if terms["bind"]:
             disputes.bind(game.competition.address, sid, p, sender=chain.accounts[9])
@@ -187,10 +181,7 @@ def test_a_bought_majority_is_overturned_by_one_proof_and_the_winner_corrected(
     # The bribe: model A counted right on every sample, so it ties B and wins on its lower id.
     lie = vector_of(s.ids, [np.ones(SAMPLES, bool), s.samples.y == s.predicted[1]])
     jury = game.jury()
-    bought: set[str] = set()
-    for juror in sorted(jury, key=lambda j: -jury[j]):  # the fewest jurors holding a majority
-        if 2 * sum(jury[j] for j in bought) <= game.params.seats:
-            bought.add(juror)
+    bought = game.bought_majority()
     briber = competitors[0]
     books = Books(chain, pool, [briber.address, *bought])
     game.play_votes(lambda j: lie if j in bought else s.truth)
@@ -219,10 +210,7 @@ def test_a_bought_majority_is_overturned_by_one_proof_and_the_winner_corrected(
     assert comp.overturned(1) and comp.summary().round == 2
 
     # The re-vote: a fresh jury of 2n+1 seats, honest this time.
-    game.draw()
-    game.play_votes(lambda j: s.truth)
-    game.finalize()
-    summary = comp.summary()
+    summary = game.revote_and_finalize(s.truth)
     assert (summary.outcome, summary.winner_id) == (Outcome.WINNER, b)
 
     # The majority of round 1 lost its seats, half of their stake to the challenger.

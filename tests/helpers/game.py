@@ -26,7 +26,7 @@ from deml.contracts.score_tree import (
     vote_hash,
     winner_of,
 )
-from deml.contracts.types import HOST_FAULT, Params, Phase, RevealMode
+from deml.contracts.types import HOST_FAULT, Params, Phase, RevealMode, Summary
 
 ETHER = 10**18
 PRIZE = 10 * ETHER
@@ -146,9 +146,11 @@ class Game:
     def reveal_key(self) -> None:
         self.competition.reveal_test_key(self.key, sender=self.host)
 
-    def open_with(self, *owners: LocalAccount) -> list[int]:
-        """One model per owner submitted, the jury drawn, the models and the key revealed."""
-        ids = [self.submit(who) for who in owners]
+    def open_with(self, *owners: LocalAccount, models: Sequence[bytes] | None = None) -> list[int]:
+        """One model per owner submitted (`models`, or random bytes), the jury drawn, the models
+        and the key revealed."""
+        chosen = models if models is not None else [None] * len(owners)
+        ids = [self.submit(who, m) for who, m in zip(owners, chosen, strict=True)]
         self.to_reveal()
         self.draw()
         for sid, who in zip(ids, owners, strict=True):
@@ -208,6 +210,24 @@ class Game:
             self.competition.reveal_vote(
                 tree.root, tree.count, winner_id, winner_score, salt, sender=who
             )
+
+    def bought_majority(self) -> set[str]:
+        """The fewest jurors of the current vote holding a strict majority of its seats: what
+        a briber buys."""
+        jury = self.jury()
+        bought: set[str] = set()
+        for juror in sorted(jury, key=lambda j: -jury[j]):
+            if 2 * sum(jury[j] for j in bought) <= self.params.seats:
+                bought.add(juror)
+        return bought
+
+    def revote_and_finalize(self, ballot: Ballot) -> Summary:
+        """After an overturned root: a fresh jury drawn, every juror votes `ballot`, the root
+        settles after its dispute window; the summary."""
+        self.draw()
+        self.play_votes(lambda _: ballot)
+        self.finalize()
+        return self.competition.summary()
 
     def play_votes(
         self, ballot: Callable[[str], Ballot | None], reveal: Callable[[str], bool] = lambda j: True

@@ -192,10 +192,15 @@ def test_the_dispute_game_by_hand_register_pack_challenge_settle(role_env: Path)
     assert f"challenge 1: submission {sid} predicts" in shown and "open until" in shown
     (c,) = comp.disputes().challenges(comp.address)
     assert y_test[c.sample] != c.predicted  # a sample the model gets wrong
+    code, shown = deml("status", comp.address)
+    assert "dispute window of vote 1" in shown and "bitmaps 1 of 1 published" in shown, shown
+    assert f"challenge 1 by {who.address}: submission {sid} predicts {c.predicted}" in shown
     chain.travel_to(c.contest_end)
-    code, shown = deml("dispute", "settle", comp.address, "--account", "8")
-    assert code == 0 and "resolved challenges: [1]" in shown, shown
+    code, settled = deml("dispute", "settle", comp.address, "--account", "8")
+    assert code == 0 and "resolved challenges: [1]" in settled, settled
     assert comp.overturned(1) and comp.summary().round == 2
+    code, shown = deml("status", comp.address)
+    assert "vote 2 (the re-vote)" in shown and "dispute window" not in shown, shown
     bond = comp.disputes().bond()
-    assert f"claimed {bond / 10**18:.6f} ETH" in shown  # its bond back; the slashed stake
+    assert f"claimed {bond / 10**18:.6f} ETH" in settled  # its bond back; the slashed stake
     # is paid when the bought jurors are settled, after the re-vote
