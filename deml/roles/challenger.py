@@ -28,8 +28,9 @@ from deml.roles.architectures import Catalogue
 from deml.zk import architecture, binding
 from deml.zk import circuit as zk
 
-# Samples proven per disagreeing submission before giving up on it this pass: a disagreement
-# inside the architecture's margin (a near-tie of two logits) cannot be proven either way.
+# Samples proven per disagreeing submission (seconds each) before moving on: a disagreement
+# inside the architecture's margin (a near-tie of two logits) cannot be proven either way, and
+# one sample shown is enough to overturn the whole root.
 MAX_TRIES = 3
 
 

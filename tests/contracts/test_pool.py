@@ -17,7 +17,7 @@ from deml import artifacts
 from deml.chain.client import Chain
 from deml.contracts.bindings import Competition, CompetitionFactory, MinerPool
 from tests.helpers.game import (
-    PARAMS_ABI,
+    CONFIG_ABI,
     SEAT,
     UNBONDING,
     Game,
@@ -390,18 +390,7 @@ def test_only_the_factorys_competitions_can_seal_draw_release_or_slash(
     maker = chain.deploy(artifacts.load_fixture("CloneMaker"), sender=host)
     implementation = chain.call(factory.contract.functions.implementation())
     params = default_params(chain, b"k" * 32)
-    args = encode(
-        [
-            "address",
-            "uint256",
-            "address",
-            "uint256",
-            "uint256",
-            "address",
-            PARAMS_ABI,
-        ],
-        [host.address, 5, pool.address, 3, 60, "0x" + "00" * 20, params.as_abi()],
-    )
+    args = encode(CONFIG_ABI, [host.address, 5, pool.address, "0x" + "00" * 20, params.as_abi()])
     make = maker.functions.make(implementation, args)
     clone = make.call({"from": host.address, "value": params.funding(5)})
     chain.transact(make, sender=host, value=params.funding(5))

@@ -25,9 +25,9 @@ from deml.contracts.score_tree import LEAF_SIZE, Chunk
 from deml.contracts.types import HOST_FAULT
 from tests.helpers.game import (
     BOUNTY,
+    CONFIG_ABI,
     DATASET_CID,
     FEE,
-    PARAMS_ABI,
     PRIZE,
     TEST_CID,
     Game,
@@ -39,7 +39,6 @@ from tests.helpers.game import (
 from tests.helpers.project import ROOT
 from tests.helpers.reverts import raises
 
-CONFIG_ABI = ["address", "uint256", "address", "uint256", "uint256", "address", PARAMS_ABI]
 KEY = b"k" * 32
 SOURCES = (
     "ICompetition.sol",
@@ -256,8 +255,6 @@ def make_clone(
             host.address,
             prize,
             factory.pool().address,
-            3,
-            60,
             factory.disputes().address,
             params.as_abi(),
         ],

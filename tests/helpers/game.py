@@ -338,6 +338,9 @@ PARAMS_ABI = (
     "(uint128,uint128,uint128,uint128,uint40,uint40,uint40,uint40,uint40,uint32,uint32,uint24,"
     "uint16,uint16,uint16,bytes32,uint8,bytes32)"
 )
+# Competition.Config as a clone carries it (appended to its code): host, prize, pool, disputes,
+# Params.
+CONFIG_ABI = ["address", "uint256", "address", "address", PARAMS_ABI]
 
 
 def default_params(chain: Chain, key: bytes, **overrides: int | bytes) -> Params:
