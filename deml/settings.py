@@ -164,6 +164,11 @@ class Settings(BaseSettings):
     miner_bond_units: PositiveInt = Field(
         10, description="seats' worth a miner keeps bonded in the pool (each backs one seat)"
     )
+    watch_disputes: bool = Field(
+        True,
+        description="off the jury, score a decided root's disputable models to challenge it"
+        " if they prove it wrong (the jury may be bought whole)",
+    )
     networks: dict[str, Network] = Field(default_factory=dict)
 
     @classmethod

@@ -53,6 +53,12 @@ def _work_on(address: str, account: int, dishonest: bool) -> int | None:
     seats = miner.drafted(address, account)
     if not seats:
         print(f"{address}: not on this vote's jury (or it is not drawn yet): nothing to score")
+        # A watcher checks a decided root anyway: a jury can be bought whole.
+        if (watched := miner.to_watch(address, account)) and miner.check_test_split(
+            address, account
+        ):
+            count = len([s.result() for s in miner.score_model.map(address, account, watched)])
+            print(f"{address}: watching the decided root; scored {count} disputable models")
     elif miner.check_test_split(address, account):
         ids = miner.models_to_score(address, account)
         # One task per model, fanned out by the flow's task runner (threads by default;

@@ -144,6 +144,19 @@ def settle_tally(address: str, account: int) -> int:
 
 
 @task(cache_policy=NO_CACHE, **RETRIES)
+def to_watch(address: str, account: int) -> list[int]:
+    """Off the jury, with `watch_disputes` on: the disputable submissions of a decided root
+    this miner has not scored yet (each then scored like a juror's, to check the root)."""
+    settings, chain, _, book = _book(address, account)
+    if not settings.watch_disputes:
+        return []
+    comp = competition(chain, address)
+    storage = storage_from_settings(settings)
+    sources = miner.blob_sources_for(comp, storage, settings.active_network.beacon_url)
+    return challenger.to_watch(comp, book, sources)
+
+
+@task(cache_policy=NO_CACHE, **RETRIES)
 def dispute(address: str, account: int) -> int | None:
     """In the dispute window: challenge the decided root where this miner's scores prove it
     wrong (one zk proof), contest challenges its scores prove false, resolve those that are

@@ -122,6 +122,21 @@ def disagreements(found: Decided, book: miner.MinerBook, samples: int) -> dict[i
     return out
 
 
+def to_watch(comp: Competition, book: miner.MinerBook, sources: miner.BlobSourcesFor) -> list[int]:
+    """The submissions a miner off the jury scores to check the decided root: the disputable
+    ones it has not scored (only those can be challenged); none while no root is out to be
+    checked, or once the window is over."""
+    found = decided(comp)
+    if found is None or comp.chain.timestamp() >= found.window_end:
+        return []
+    ids = []
+    for submission in miner.unscored_ids(comp, book):
+        payload = miner.revealed_model(comp, submission, sources).payload or b""
+        if payload.startswith(binding.PAYLOAD_MAGIC):
+            ids.append(submission)
+    return ids
+
+
 def _bit(bitmap: bytes, i: int) -> bool:
     return bool(bitmap[i // 8] >> (i % 8) & 1)
 

@@ -131,7 +131,7 @@ def play(
 
 
 def test_an_honest_miner_finds_proves_and_overturns_a_bought_root(
-    chain: Chain, play: Play, pool: MinerPool
+    chain: Chain, play: Play, pool: MinerPool, tmp_path: Path
 ) -> None:
     game, comp = play.game, play.game.competition
     a, b = play.ids
@@ -142,7 +142,12 @@ def test_an_honest_miner_finds_proves_and_overturns_a_bought_root(
     data = (play.samples.x, play.samples.y, SPEC)
     # Nothing to read until the majority publishes its bitmaps.
     assert challenger.decided(comp) is None
+    watcher = miner.MinerBook(tmp_path / "watcher", comp.address, "0x" + "77" * 20)
+    assert challenger.to_watch(comp, watcher, play.sources) == []
     game.publish_bitmaps()
+    # Then a miner off the jury (like this one) scores the disputable models, to check it.
+    assert challenger.to_watch(comp, watcher, play.sources) == [a, b]
+    assert challenger.to_watch(comp, play.book, play.sources) == []  # scored already
     found = challenger.decided(comp)
     assert found is not None and found.vector.root == lie.root
     wrong = {a: [int(j) for j in np.flatnonzero(play.predicted[0] != play.samples.y)]}
