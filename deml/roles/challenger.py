@@ -21,7 +21,7 @@ from eth_account.signers.local import LocalAccount
 from deml.contracts.bindings import Competition
 from deml.contracts.sample_tree import SampleTree
 from deml.contracts.score_tree import Score, ScoreTree, unpack
-from deml.contracts.types import HOST_FAULT, Phase, Round
+from deml.contracts.types import HOST_FAULT, Phase, RevealMode, Round
 from deml.exceptions import ContractRevert, ProofError, custom_error_class
 from deml.roles import miner
 from deml.roles.architectures import Catalogue
@@ -126,6 +126,8 @@ def to_watch(comp: Competition, book: miner.MinerBook, sources: miner.BlobSource
     """The submissions a miner off the jury scores to check the decided root: the disputable
     ones it has not scored (only those can be challenged); none while no root is out to be
     checked, or once the window is over."""
+    if comp.params().reveal_mode != RevealMode.CALLDATA:
+        return []  # only a calldata reveal binds (Disputes.bind): nothing here is disputable
     found = decided(comp)
     if found is None or comp.chain.timestamp() >= found.window_end:
         return []
